@@ -1,0 +1,26 @@
+"""Sleep recordings as epoch arrays: loaders, the Sleep-EDF fetcher and a synthetic PSG generator.
+
+Every loader returns a :class:`sklearn.utils.Bunch` with at least ``X`` (n_epochs,
+n_channels, n_times) float32, ``y`` (stage names), ``groups`` (subject of each epoch),
+``recordings`` (recording of each epoch), ``ch_names``, ``sfreq`` and ``epoch_seconds``.
+"""
+
+from ._synthetic import make_synthetic_psg
+from ._sleep_edf import fetch_sleep_edf, load_sleep_edf, read_sleep_edf_recording
+from ._dreams import load_dreams
+from ._generic import epochs_from_array, load_edf_with_labels
+from ._rodent import read_sleepsign_hypnogram, read_sleepsign_signals
+from ._parallel import preprocess_recordings
+
+__all__ = [
+    "make_synthetic_psg",
+    "fetch_sleep_edf",
+    "load_sleep_edf",
+    "read_sleep_edf_recording",
+    "load_dreams",
+    "epochs_from_array",
+    "load_edf_with_labels",
+    "read_sleepsign_hypnogram",
+    "read_sleepsign_signals",
+    "preprocess_recordings",
+]

@@ -1,0 +1,5 @@
+"""Placeholder: being implemented."""
+
+
+def load_dreams(*args, **kwargs):
+    raise NotImplementedError

@@ -1,0 +1,5 @@
+"""Placeholder: being implemented."""
+
+
+def preprocess_recordings(*args, **kwargs):
+    raise NotImplementedError

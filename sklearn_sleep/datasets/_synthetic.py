@@ -1,0 +1,5 @@
+"""Placeholder: being implemented."""
+
+
+def make_synthetic_psg(*args, **kwargs):
+    raise NotImplementedError

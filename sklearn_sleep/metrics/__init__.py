@@ -1,0 +1,32 @@
+"""Sleep-staging metrics: accuracy, macro-F1, Cohen's kappa, macro G-mean, per-class F1.
+
+``sleep_scoring()`` returns a ``scoring=`` dict for ``cross_validate`` and ``GridSearchCV``.
+"""
+
+from ._classification import (
+    format_scores,
+    geometric_mean_score,
+    gmean_scorer,
+    kappa_score,
+    kappa_scorer,
+    macro_f1_score,
+    macro_f1_scorer,
+    per_class_f1,
+    sleep_confusion_matrix,
+    sleep_scores,
+    sleep_scoring,
+)
+
+__all__ = [
+    "format_scores",
+    "geometric_mean_score",
+    "gmean_scorer",
+    "kappa_score",
+    "kappa_scorer",
+    "macro_f1_score",
+    "macro_f1_scorer",
+    "per_class_f1",
+    "sleep_confusion_matrix",
+    "sleep_scores",
+    "sleep_scoring",
+]

@@ -1,0 +1,513 @@
+"""The scikit-learn/skorch classifier that every sleep-staging network is wrapped in.
+
+:class:`SleepNetClassifier` is a :class:`skorch.NeuralNetClassifier` that behaves the
+way a scikit-learn user expects from a classifier:
+
+* ``classes_`` holds the user's own labels (``'W', 'N1', ...`` strings or ints), and
+  ``predict`` returns them. Sleep-stage names are ordered canonically (W, N1, N2, N3,
+  REM; or W, NREM, REM) rather than alphabetically, so class-indexed settings such as
+  loss weights mean the same stage whatever the label type.
+* The input shape ``(n_chans, n_times)`` is inferred at every ``fit``, passed to the
+  module (``n_chans``, ``n_times``, ``n_classes``, ``sfreq`` where its constructor takes
+  them) and checked again at predict time.
+* No random internal validation split by default (``train_split=None``): epochs of one
+  night are correlated and a random split leaks. ``validation_fraction`` holds out whole
+  subjects when ``groups`` is passed to ``fit``; ``early_stopping`` stops on it.
+* ``device="auto"`` trains on CUDA when available and on CPU otherwise, with the same
+  code path; ``mixed_precision`` enables autocast on CUDA; ``random_state`` seeds
+  torch and numpy so that CPU runs are reproducible.
+* A fitted model pickles, and unpickles on a machine without CUDA.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils.multiclass import check_classification_targets
+from torch.utils.data import Subset
+
+from ..utils._stages import AASM_STAGES, MOUSE_STAGES
+from ..utils._validation import check_epochs, check_labels_match, check_sfreq
+from .losses import WeightedCrossEntropyLoss
+
+__all__ = ["SleepNetClassifier", "resolve_device"]
+
+_SIGNAL_ARGS = ("n_chans", "n_times", "n_classes", "sfreq")
+
+
+def resolve_device(device):
+    """Turn ``"auto"`` into ``"cuda"`` when a CUDA device is available, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _canonical_classes(y):
+    """Sorted unique labels, with sleep-stage names in stage order rather than A-Z."""
+    uniques = np.unique(y)
+    if uniques.dtype.kind in "OUS":
+        as_str = [str(u) for u in uniques]
+        for vocabulary in (AASM_STAGES, MOUSE_STAGES):
+            if set(as_str) <= set(vocabulary):
+                ordered = [s for s in vocabulary if s in as_str]
+                return np.asarray(ordered, dtype=uniques.dtype)
+    return uniques
+
+
+class SleepNetClassifier(NeuralNetClassifier):
+    """A PyTorch sleep-staging network as a scikit-learn classifier (built on skorch).
+
+    Every network of :mod:`sklearn_sleep.models` is a subclass that only changes the
+    defaults (module and the training recipe of its paper). Use this class directly to
+    wrap your own module: its constructor may take any of ``n_chans``, ``n_times``,
+    ``n_classes`` and ``sfreq``, which are filled in from the data at ``fit``.
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module
+        The network class (not an instance). Its hyper-parameters are set with the
+        ``module__`` prefix, e.g. ``module__dropout=0.3``; the prefix also works in
+        ``set_params`` and ``GridSearchCV`` (``"net__module__dropout"``).
+    criterion : type of torch.nn.Module, default=WeightedCrossEntropyLoss
+        Loss class; its arguments take the ``criterion__`` prefix. The module returns
+        logits, so the criterion must expect logits.
+    optimizer : type of torch.optim.Optimizer, default=torch.optim.Adam
+        Optimizer class; arguments take the ``optimizer__`` prefix.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=20
+        Number of training epochs (passes over the data).
+    batch_size : int, default=128
+        Mini-batch size.
+    class_weight : None, "balanced", dict or sequence, default=None
+        Per-class loss weights given to the criterion's ``weight`` argument. A sequence
+        is in the order of ``classes_``; a dict maps labels to weights; ``"balanced"``
+        uses ``n_samples / (n_classes * count)``. Ignored if ``criterion__weight`` is set.
+    sfreq : float or None, default=None
+        Sampling rate (Hz) the network is designed for. When ``X`` is an
+        :class:`mne.Epochs` its rate is checked against this value. Networks whose
+        kernels are defined in samples (all the published ones) need input at this rate:
+        put a :class:`~sklearn_sleep.preprocessing.Resampler` in front otherwise.
+    validation_fraction : float or None, default=None
+        Fraction of the training *groups* (subjects) held out for validation when
+        ``groups`` is passed to ``fit``. Without groups, the last contiguous fraction of
+        the epochs is held out (never a random split). ``None`` trains on everything.
+    early_stopping : int or None, default=None
+        Patience (in training epochs) of early stopping on the validation loss; the best
+        weights are restored at the end. Requires ``validation_fraction``.
+    mixed_precision : bool or {"bf16", "fp16"}, default=False
+        Autocast on CUDA (``True`` means bfloat16). Ignored on CPU.
+    random_state : int or None, default=None
+        Seed for weight initialisation and batch shuffling.
+    device : str, default="auto"
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    train_split : callable or None, default=None
+        skorch's internal split. Kept ``None``; prefer ``validation_fraction``.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+    **kwargs
+        Any other skorch argument (``callbacks``, ``iterator_train__num_workers``, ...)
+        and prefixed arguments for the module, criterion and optimizer.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen at ``fit`` (or the ``classes`` argument).
+    input_shape_ : tuple of int
+        ``(n_chans, n_times)`` of the training epochs.
+    n_chans_in_, n_times_in_ : int
+        Channel count and samples per epoch seen at ``fit``.
+    sfreq_in_ : float or None
+        Sampling rate of the training input when known (``mne.Epochs``) else ``sfreq``.
+    class_weight_ : ndarray or None
+        The loss weights actually used, in class order.
+    device_ : str
+        The device the network was trained on.
+    module_, criterion_, optimizer_, history_ :
+        skorch's fitted torch objects and training history.
+    """
+
+    def __init__(
+        self,
+        module,
+        *,
+        criterion=WeightedCrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=20,
+        batch_size=128,
+        class_weight=None,
+        sfreq=None,
+        validation_fraction=None,
+        early_stopping=None,
+        mixed_precision=False,
+        random_state=None,
+        device="auto",
+        train_split=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            device=device,
+            train_split=train_split,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.class_weight = class_weight
+        self.sfreq = sfreq
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.mixed_precision = mixed_precision
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ device
+    # skorch reads ``self.device`` wherever it moves tensors; the user's request
+    # (possibly "auto") is kept separately so that get_params/clone round-trip it.
+    @property
+    def device(self):
+        return resolve_device(self.__dict__.get("_device_request", "auto"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["_device_request"] = value
+
+    def _get_param_names(self):
+        names = [n for n in super()._get_param_names() if n != "_device_request"]
+        return names + ["device"]
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__.get("_device_request", "auto")
+        return params
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["device"] = self.device
+        return state
+
+    def __setstate__(self, state):
+        requested = state.get("_device_request", "auto")
+        super().__setstate__(state)
+        mapped = self.__dict__.pop("device", "cpu")
+        if requested != "auto" and torch.device(requested).type != torch.device(mapped).type:
+            # trained on CUDA, loaded where there is none: skorch already mapped the weights
+            self.__dict__["_device_request"] = mapped
+
+    # --------------------------------------------------------------- defaults
+    def get_default_callbacks(self):
+        # skorch's 'valid_acc' scores encoded targets against decoded predictions;
+        # the validation loss (and early stopping on it) is what is kept.
+        callbacks = [(n, cb) for n, cb in super().get_default_callbacks() if n != "valid_acc"]
+        if self.early_stopping is not None:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss", patience=self.early_stopping, load_best=True
+                    ),
+                )
+            )
+        return callbacks
+
+    def _get_predict_nonlinearity(self):
+        if self.predict_nonlinearity == "auto":
+            return lambda logits: torch.softmax(logits.float(), dim=-1)
+        return super()._get_predict_nonlinearity()
+
+    # ------------------------------------------------------------ validation
+    def _check_X(self, X, *, reset):
+        """Validate ``X`` and, at fit, record its shape; else compare with it."""
+        sfreq = None
+        if hasattr(X, "info") and hasattr(X, "get_data"):
+            sfreq = float(X.info["sfreq"])
+        X = check_epochs(X, name="X", ndim=3)
+        declared = None if self.sfreq is None else check_sfreq(self.sfreq)
+        if sfreq is not None and declared is not None and not np.isclose(sfreq, declared):
+            raise ValueError(
+                f"{type(self).__name__} expects input sampled at {declared:g} Hz, got "
+                f"{sfreq:g} Hz. Its kernels are defined in samples; resample first, e.g. "
+                f"Resampler(sfreq_in={sfreq:g}, sfreq_out={declared:g})."
+            )
+        if reset:
+            self.n_chans_in_, self.n_times_in_ = int(X.shape[1]), int(X.shape[2])
+            self.input_shape_ = (self.n_chans_in_, self.n_times_in_)
+            self.sfreq_in_ = sfreq if sfreq is not None else declared
+        else:
+            self._check_fitted()
+            if tuple(X.shape[1:]) != self.input_shape_:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on epochs of shape (n_chans, n_times) "
+                    f"= {self.input_shape_}, got {tuple(X.shape[1:])}. Apply the same "
+                    "channel selection and resampling as at fit time."
+                )
+            if sfreq is not None and self.sfreq_in_ is not None and not np.isclose(
+                sfreq, self.sfreq_in_
+            ):
+                raise ValueError(
+                    f"{type(self).__name__} was fitted at {self.sfreq_in_:g} Hz, got {sfreq:g} Hz."
+                )
+        return X
+
+    def _check_fitted(self):
+        if not hasattr(self, "input_shape_") or not getattr(self, "initialized_", False):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "input_shape_") and getattr(self, "initialized_", False)
+
+    # ---------------------------------------------------------------- labels
+    @property
+    def classes_(self):
+        try:
+            return self.__dict__["classes_fitted_"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute 'classes_' before fit."
+            ) from None
+
+    def _encode_labels(self, y):
+        y = np.asarray(y)
+        check_classification_targets(y)
+        if self.classes is not None:
+            classes = np.asarray(self.classes)
+            unknown = np.setdiff1d(np.unique(y), classes)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains label(s) {unknown.tolist()} that are not in classes="
+                    f"{classes.tolist()}."
+                )
+        else:
+            classes = _canonical_classes(y)
+        lookup = {label: i for i, label in enumerate(classes.tolist())}
+        y_enc = np.fromiter((lookup[label] for label in y.tolist()), dtype=np.int64, count=len(y))
+        self.__dict__["classes_fitted_"] = classes
+        return y_enc
+
+    def _compute_class_weight(self, y_enc):
+        n_classes = len(self.classes_)
+        cw = self.class_weight
+        if cw is None or "weight" in self.get_params_for("criterion"):
+            return None
+        if isinstance(cw, str):
+            if cw != "balanced":
+                raise ValueError(f"class_weight must be None, 'balanced', a dict or a sequence; got {cw!r}.")
+            counts = np.bincount(y_enc, minlength=n_classes).astype(float)
+            counts[counts == 0] = 1.0
+            return len(y_enc) / (n_classes * counts)
+        if isinstance(cw, dict):
+            missing = [c for c in self.classes_.tolist() if c not in cw]
+            if missing:
+                raise ValueError(f"class_weight has no weight for class(es) {missing}.")
+            return np.asarray([cw[c] for c in self.classes_.tolist()], dtype=float)
+        weights = np.asarray(cw, dtype=float)
+        if weights.shape != (n_classes,):
+            raise ValueError(
+                f"class_weight has {weights.size} entries but there are {n_classes} classes "
+                f"{self.classes_.tolist()}; give one weight per class (or a dict)."
+            )
+        return weights
+
+    # ------------------------------------------------------------- skorch hooks
+    def _signal_kwargs(self, module_cls, kwargs):
+        """Add the inferred signal arguments the module's constructor accepts."""
+        import inspect
+
+        try:
+            accepted = inspect.signature(module_cls).parameters
+        except (TypeError, ValueError):
+            return kwargs
+        inferred = {
+            "n_chans": getattr(self, "n_chans_in_", None),
+            "n_times": getattr(self, "n_times_in_", None),
+            "n_classes": len(self.classes_) if "classes_fitted_" in self.__dict__ else None,
+            "sfreq": getattr(self, "sfreq_in_", None),
+        }
+        for name in _SIGNAL_ARGS:
+            if name in accepted and name not in kwargs and inferred[name] is not None:
+                kwargs[name] = inferred[name]
+        return kwargs
+
+    def initialize_module(self):
+        kwargs = self._signal_kwargs(self.module, dict(self.get_params_for("module")))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        kwargs = dict(self.get_params_for("criterion"))
+        weight = getattr(self, "class_weight_", None)
+        if weight is not None and "weight" not in kwargs:
+            kwargs["weight"] = torch.as_tensor(weight, dtype=torch.float32)
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    def initialize(self):
+        if self.random_state is not None:
+            if not isinstance(self.random_state, numbers.Integral):
+                raise ValueError(f"random_state must be an int or None, got {self.random_state!r}.")
+            torch.manual_seed(int(self.random_state))
+            np.random.seed(int(self.random_state) % (2**32))
+        if self.early_stopping is not None and self.validation_fraction is None:
+            raise ValueError("early_stopping needs a validation set: set validation_fraction.")
+        self.device_ = self.device
+        return super().initialize()
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset = self.get_dataset(X, y)
+        if self.validation_fraction is None:
+            if self.train_split is not None:
+                return super().get_split_datasets(X, y, **fit_params)
+            return dataset, None
+        frac = float(self.validation_fraction)
+        if not 0.0 < frac < 1.0:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {frac}.")
+        n = len(dataset)
+        groups = getattr(self, "_fit_groups", None)
+        if groups is not None and len(np.unique(groups)) >= 2:
+            splitter = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=self.random_state)
+            train_idx, valid_idx = next(splitter.split(np.zeros(n), groups=groups))
+        else:
+            if groups is None:
+                warnings.warn(
+                    "validation_fraction without groups: holding out the last contiguous "
+                    f"{frac:.0%} of the epochs. Pass groups=subjects to fit for a subject-wise "
+                    "validation split.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            n_valid = max(1, int(round(frac * n)))
+            train_idx, valid_idx = np.arange(n - n_valid), np.arange(n - n_valid, n)
+        return Subset(dataset, train_idx), Subset(dataset, valid_idx)
+
+    def _autocast(self):
+        amp = self.mixed_precision
+        if not amp or torch.device(self.device).type != "cuda":
+            return torch.autocast("cpu", enabled=False)
+        dtype = torch.float16 if amp == "fp16" else torch.bfloat16
+        return torch.autocast("cuda", dtype=dtype)
+
+    def infer(self, x, **fit_params):
+        with self._autocast():
+            return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if isinstance(y_pred, torch.Tensor):
+            y_pred = y_pred.float()
+        elif isinstance(y_pred, tuple):
+            y_pred = tuple(p.float() if isinstance(p, torch.Tensor) else p for p in y_pred)
+        return super().get_loss(y_pred, y_true, X=X, training=training)
+
+    def train_step(self, batch, **fit_params):
+        use_scaler = (
+            self.mixed_precision == "fp16" and torch.device(self.device).type == "cuda"
+        )
+        if not use_scaler:
+            return super().train_step(batch, **fit_params)
+        if not hasattr(self, "grad_scaler_"):
+            self.grad_scaler_ = torch.amp.GradScaler("cuda")
+        self._set_training(True)
+        self._zero_grad_optimizer()
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self.grad_scaler_.scale(loss).backward()
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+        )
+        for optimizer in self._get_optimizers():
+            self.grad_scaler_.step(optimizer)
+        self.grad_scaler_.update()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _get_optimizers(self):
+        return [getattr(self, name + "_") for name in self._optimizers] or [self.optimizer_]
+
+    # ------------------------------------------------------------- public API
+    def fit(self, X, y, groups=None, **fit_params):
+        """Train the network from scratch on epochs ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_chans, n_times) or mne.Epochs
+            Epoched signals.
+        y : array-like of shape (n_epochs,)
+            Stage labels (strings or ints).
+        groups : array-like of shape (n_epochs,), default=None
+            Subject (or recording) of each epoch; used only for the subject-wise
+            validation split when ``validation_fraction`` is set.
+        **fit_params
+            Passed to skorch (and the module's ``forward``).
+
+        Returns
+        -------
+        self : SleepNetClassifier
+        """
+        X = self._check_X(X, reset=True)
+        y, groups = check_labels_match(X, y, groups=groups)
+        if y is None:
+            raise ValueError("y is required: one stage label per epoch.")
+        y_enc = self._encode_labels(y)
+        self.class_weight_ = self._compute_class_weight(y_enc)
+        self._fit_groups = groups
+        try:
+            super().fit(X, y_enc, **fit_params)
+        finally:
+            self.__dict__.pop("_fit_groups", None)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Continue training for ``max_epochs`` more epochs without re-initialising."""
+        if "_routing_method" in fit_params:  # called from skorch's fit with encoded y
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+        if not getattr(self, "initialized_", False):
+            return self.fit(X, y, **fit_params)
+        X = self._check_X(X, reset=False)
+        lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
+        unknown = sorted({label for label in np.asarray(y).tolist() if label not in lookup}, key=str)
+        if unknown:
+            raise ValueError(f"y contains label(s) {unknown} unseen at fit ({self.classes_.tolist()}).")
+        y_enc = np.asarray([lookup[label] for label in np.asarray(y).tolist()], dtype=np.int64)
+        return super().partial_fit(X, y_enc, **fit_params)
+
+    def predict_proba(self, X):
+        """Per-epoch class probabilities (a hypnodensity), columns in ``classes_`` order."""
+        if isinstance(X, torch.utils.data.Dataset):  # skorch-internal calls
+            self._check_fitted()
+            return super().predict_proba(X)
+        X = self._check_X(X, reset=False)
+        return super().predict_proba(X)
+
+    def predict(self, X):
+        """Predicted stage of each epoch, using the labels seen at ``fit``."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on ``(X, y)``, as for every scikit-learn classifier."""
+        from sklearn.metrics import accuracy_score
+
+        return accuracy_score(np.asarray(y), self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = self.random_state is None
+        return tags

@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class MASleepNet:
+    pass
+
+
+class MASleepNetClassifier:
+    pass

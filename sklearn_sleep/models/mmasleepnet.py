@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class MMASleepNet:
+    pass
+
+
+class MMASleepNetClassifier:
+    pass

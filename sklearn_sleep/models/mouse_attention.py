@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class MouseCNNAttention:
+    pass
+
+
+class MouseCNNAttentionClassifier:
+    pass

@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class MouseCNN:
+    pass
+
+
+class MouseCNNClassifier:
+    pass

@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class MouseTransformer:
+    pass
+
+
+class MouseTransformerClassifier:
+    pass

@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class SlumberNet:
+    pass
+
+
+class SlumberNetClassifier:
+    pass

@@ -1,0 +1,13 @@
+"""Placeholder: being implemented."""
+
+
+class SSCSleepNet:
+    pass
+
+
+class SSCSleepNetClassifier:
+    pass
+
+
+class SSCSleepNetLoss:
+    pass

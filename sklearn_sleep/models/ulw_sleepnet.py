@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class ULWSleepNet:
+    pass
+
+
+class ULWSleepNetClassifier:
+    pass

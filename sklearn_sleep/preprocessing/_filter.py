@@ -1,0 +1,9 @@
+"""Placeholder: being implemented."""
+
+
+class BandPassFilter:
+    pass
+
+
+class NotchFilter:
+    pass

@@ -1,0 +1,122 @@
+"""Sleep-stage vocabularies and label maps (R&K, AASM, rodent).
+
+One obvious place for every stage name and label convention used in the library.
+
+References
+----------
+.. [1] Rechtschaffen A, Kales A. A Manual of Standardized Terminology, Techniques and
+       Scoring System for Sleep Stages of Human Subjects. 1968.
+.. [2] Berry RB et al. The AASM Manual for the Scoring of Sleep and Associated Events.
+       American Academy of Sleep Medicine, 2012.
+"""
+
+import numpy as np
+
+__all__ = [
+    "AASM_STAGES",
+    "MOUSE_STAGES",
+    "SLEEP_EDF_ANNOTATION_MAP",
+    "DREAMS_RK_MAP",
+    "EXCLUDED",
+    "stage_names",
+    "to_stage_names",
+    "to_stage_codes",
+]
+
+#: AASM stages in the conventional integer order 0..4 (W, N1, N2, N3, REM).
+AASM_STAGES = ("W", "N1", "N2", "N3", "REM")
+
+#: Rodent stages in integer order 0..2.
+MOUSE_STAGES = ("W", "NREM", "REM")
+
+#: Marker for epochs that must be removed (movement time, unscored '?').
+EXCLUDED = "EXCLUDED"
+
+#: Sleep-EDF (R&K) annotation description -> AASM stage name.
+#: Stages 3 and 4 merge into N3; movement time and '?' are excluded.
+SLEEP_EDF_ANNOTATION_MAP = {
+    "Sleep stage W": "W",
+    "Sleep stage 1": "N1",
+    "Sleep stage 2": "N2",
+    "Sleep stage 3": "N3",
+    "Sleep stage 4": "N3",
+    "Sleep stage R": "REM",
+    "Sleep stage ?": EXCLUDED,
+    "Movement time": EXCLUDED,
+}
+
+#: DREAMS hypnogram integer code (R&K, one value per 5 s) -> AASM stage name.
+#: Per the DREAMS documentation: 5=W, 4=REM, 3=S1, 2=S2, 1=S3, 0=S4, -1/-2/-3 = unknown
+#: or movement. S3 and S4 merge into N3.
+DREAMS_RK_MAP = {
+    5: "W",
+    4: "REM",
+    3: "N1",
+    2: "N2",
+    1: "N3",
+    0: "N3",
+    -1: EXCLUDED,
+    -2: EXCLUDED,
+    -3: EXCLUDED,
+}
+
+_ALIASES = {
+    "w": "W", "wake": "W", "awake": "W", "0": "W",
+    "n1": "N1", "s1": "N1", "1": "N1", "stage 1": "N1",
+    "n2": "N2", "s2": "N2", "2": "N2", "stage 2": "N2",
+    "n3": "N3", "s3": "N3", "s4": "N3", "3": "N3", "4": "N3", "n4": "N3",
+    "rem": "REM", "r": "REM", "5": "REM",
+}
+
+
+def stage_names(n_classes):
+    """Return the canonical stage names for a 5-class (human) or 3-class (rodent) task."""
+    if n_classes == 5:
+        return AASM_STAGES
+    if n_classes == 3:
+        return MOUSE_STAGES
+    raise ValueError(f"No canonical stage vocabulary with {n_classes} classes (expected 3 or 5).")
+
+
+def to_stage_names(y, names=AASM_STAGES):
+    """Map integer stage codes ``0..len(names)-1`` to stage names.
+
+    Raises ``ValueError`` naming any code outside the vocabulary.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind in "OUS":
+        return y.astype(object)
+    codes = y.astype(int)
+    bad = np.setdiff1d(np.unique(codes), np.arange(len(names)))
+    if bad.size:
+        raise ValueError(
+            f"Unknown stage code(s) {bad.tolist()}; expected integers 0..{len(names) - 1} "
+            f"for stages {list(names)}."
+        )
+    return np.asarray(names, dtype=object)[codes]
+
+
+def to_stage_codes(y, names=AASM_STAGES):
+    """Map stage names (case-insensitive, common aliases such as 'S1', 'Wake', 'R') to codes.
+
+    Raises ``ValueError`` listing the labels that are not stage names.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind in "iu":
+        return to_stage_codes(to_stage_names(y, names), names)
+    index = {n: i for i, n in enumerate(names)}
+    lower = {n.lower(): n for n in names}
+    out = np.empty(len(y), dtype=int)
+    unknown = set()
+    for i, label in enumerate(y):
+        key = str(label).strip()
+        name = lower.get(key.lower()) or _ALIASES.get(key.lower())
+        if name is None or name not in index:
+            unknown.add(label)
+            continue
+        out[i] = index[name]
+    if unknown:
+        raise ValueError(
+            f"Unknown stage label(s) {sorted(map(str, unknown))}; expected one of {list(names)}."
+        )
+    return out
