@@ -107,19 +107,19 @@ def geometric_mean_score(y_true, y_pred, *, labels=None):
     per-class recalls) is a different metric.
     """
     y_true, y_pred = _check_pair(y_true, y_pred)
-    if labels is None:
-        labels = _labels(y_true, y_true, None)
-    cm, labels = sleep_confusion_matrix(y_true, y_pred, labels=labels)
-    tp = np.diag(cm).astype(float)
+    all_labels = _labels(y_true, y_pred, None)
+    if labels is not None:
+        all_labels = np.concatenate([all_labels, np.setdiff1d(labels, all_labels)])
+    cm, all_labels = sleep_confusion_matrix(y_true, y_pred, labels=all_labels)
+    wanted = all_labels if labels is None else np.asarray(labels)
     support = cm.sum(axis=1).astype(float)
-    predicted = cm.sum(axis=0).astype(float)
-    n = float(len(y_true))
-    present = support > 0
-    if not present.any():
+    keep = np.isin(all_labels, wanted) & (support > 0)
+    if not keep.any():
         raise ValueError("None of the requested labels occurs in y_true.")
-    recall = tp[present] / support[present]
-    negatives = n - support[present]
-    fp = predicted[present] - tp[present]
+    tp = np.diag(cm).astype(float)[keep]
+    fp = cm.sum(axis=0).astype(float)[keep] - tp
+    recall = tp / support[keep]
+    negatives = float(len(y_true)) - support[keep]
     with np.errstate(invalid="ignore", divide="ignore"):
         specificity = np.where(negatives > 0, (negatives - fp) / negatives, 1.0)
     return float(np.mean(np.sqrt(recall * specificity)))
