@@ -1,0 +1,377 @@
+"""Classical pipelines on precomputed Sleep-EDF features, subject-wise cross-validated.
+
+Data: ``<shared>/sleepedf_features/SC4ssN*.npz``, 16 real Sleep-EDF Sleep Cassette
+nights (subjects 0-7, two nights each), each with ``X`` (n_epochs, 72) features of
+30-s epochs and ``y`` in 0..4 = W, N1, N2, N3, REM. The 72-dimensional features are a
+third party's extraction (MIT-licensed repository of M. Omizzolo), not computed by
+this library, and the nights are 16 of Sleep-EDF-20's 39: the numbers are therefore
+*not* the EDF-20 protocol. The published classical anchor is printed beside them for
+context only: Van Der Donckt J. et al., "Do not sleep on traditional machine
+learning", arXiv 2207.07753 (2022), MF1 0.810 on Sleep-EDF-20.
+
+The epochs come untrimmed (the whole ~22-h recording, about 70 % wake). By default the
+±30-min wake trimming of the common Sleep-EDF protocol (DeepSleepNet; Supratak et al.,
+IEEE TNSRE 2017, doi 10.1109/TNSRE.2017.2721116) is applied per night before anything
+else (``--wake-trim 30``); ``--wake-trim none`` keeps every epoch.
+
+Pipelines: HistGradientBoosting, RandomForest and StandardScaler + LogisticRegression,
+each bare and preceded by an imbalanced-learn sampler inside an
+:class:`imblearn.pipeline.Pipeline` (the sampler only acts at fit time, on the
+training folds). Evaluation: :class:`~sklearn.model_selection.GroupKFold` over subjects
+(8 folds = leave-one-subject-out, both nights of a subject in the same fold), scored
+per fold with :func:`sklearn_sleep.metrics.sleep_scoring` and on the predictions pooled
+over folds with :func:`sklearn_sleep.metrics.sleep_scores` (the papers' convention).
+The pooled predictions come from the very estimators fitted by ``cross_validate``
+(``return_indices=True``), which is exactly what ``cross_val_predict`` with the same
+``cv`` returns, without fitting every fold twice.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_sleepedf_features.py            # full, minutes
+    OMP_NUM_THREADS=1 python benchmarks/bench_sleepedf_features.py --smoke    # seconds
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    HEADLINE,
+    Timer,
+    format_hardware,
+    hardware_info,
+    markdown_table,
+    metric_row,
+    peak_rss_mb,
+    pooled_scores,
+    shared_data_dir,
+    text_table,
+    write_json,
+    write_markdown,
+)
+from published import CLASSICAL_ANCHOR  # noqa: E402
+
+from sklearn_sleep.metrics import sleep_scoring  # noqa: E402
+from sklearn_sleep.utils import AASM_STAGES  # noqa: E402
+
+_FILE_RE = re.compile(r"^SC4(\d\d)(\d)[A-Z]\d\.npz$")
+
+CLASSIFIERS = ("hgb", "rf", "logreg")
+SAMPLERS = ("none", "rus", "smote")
+_CLF_NAMES = {"hgb": "HistGradientBoosting", "rf": "RandomForest", "logreg": "LogisticRegression"}
+_SAMPLER_NAMES = {"none": "", "rus": " + RandomUnderSampler", "smote": " + SMOTE"}
+
+
+def trim_wake(y, edge_epochs):
+    """Boolean mask keeping ``edge_epochs`` of wake before the first and after the last sleep epoch.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_epochs,)
+        Stage names in time order.
+    edge_epochs : int or None
+        Epochs of wake kept on each side (60 = 30 min of 30-s epochs). None keeps all.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n_epochs,)
+    """
+    y = np.asarray(y)
+    mask = np.ones(len(y), dtype=bool)
+    if edge_epochs is None:
+        return mask
+    sleep = np.flatnonzero(y != "W")
+    if sleep.size == 0:
+        raise ValueError("A night without any sleep epoch cannot be wake-trimmed.")
+    start = max(0, sleep[0] - edge_epochs)
+    stop = min(len(y), sleep[-1] + edge_epochs + 1)
+    mask[:] = False
+    mask[start:stop] = True
+    return mask
+
+
+def load_features(data_dir, *, wake_trim=60, subjects=None, max_per_recording=None, seed=0):
+    """Load the per-night feature files.
+
+    Parameters
+    ----------
+    data_dir : path
+        Folder of ``SC4ssN*.npz`` files.
+    wake_trim : int or None
+        Wake epochs kept on each side of the sleep period (None: no trimming).
+    subjects : list of int or None
+        Keep only these subjects.
+    max_per_recording : int or None
+        Keep a random subset (in time order) of at most this many epochs per night,
+        after trimming (for quick runs only).
+    seed : int
+        Seed of that subsampling.
+
+    Returns
+    -------
+    X : ndarray (n, 72), y : ndarray of str, groups : ndarray of int (subject),
+    summary : list of dict, one per night (epochs and wake share before/after trimming).
+    """
+    data_dir = Path(data_dir)
+    files = sorted(p for p in data_dir.glob("SC4*.npz") if _FILE_RE.match(p.name))
+    if not files:
+        raise ValueError(f"No SC4ssN*.npz feature files in {data_dir}.")
+    rng = np.random.default_rng(seed)
+    Xs, ys, gs, summary = [], [], [], []
+    for path in files:
+        subject, night = (int(v) for v in _FILE_RE.match(path.name).groups())
+        if subjects is not None and subject not in subjects:
+            continue
+        with np.load(path) as npz:
+            X, codes = np.asarray(npz["X"], dtype=np.float64), np.asarray(npz["y"])
+        if X.ndim != 2 or len(X) != len(codes):
+            raise ValueError(f"{path.name}: X {X.shape} and y {codes.shape} do not match.")
+        y = np.asarray(AASM_STAGES, dtype=object)[codes.astype(int)]
+        mask = trim_wake(y, wake_trim)
+        idx = np.flatnonzero(mask)
+        if max_per_recording is not None and len(idx) > max_per_recording:
+            idx = np.sort(rng.choice(idx, size=max_per_recording, replace=False))
+        summary.append(
+            {
+                "file": path.name,
+                "subject": subject,
+                "night": night,
+                "n_epochs_raw": int(len(y)),
+                "wake_share_raw": float(np.mean(y == "W")),
+                "leading_wake_epochs": int(np.argmax(y != "W")),
+                "trailing_wake_epochs": int(len(y) - 1 - np.flatnonzero(y != "W")[-1]),
+                "n_epochs_used": int(len(idx)),
+                "wake_share_used": float(np.mean(y[idx] == "W")),
+                "stage_counts_used": {s: int(np.sum(y[idx] == s)) for s in AASM_STAGES},
+            }
+        )
+        Xs.append(X[idx])
+        ys.append(y[idx])
+        gs.append(np.full(len(idx), subject))
+    if not Xs:
+        raise ValueError(f"None of subjects {subjects} found in {data_dir}.")
+    return np.concatenate(Xs), np.concatenate(ys).astype(str), np.concatenate(gs), summary
+
+
+def make_pipeline(classifier, sampler, *, smoke=False, random_state=0):
+    """The classical pipeline ``[sampler] -> [scaler] -> classifier`` (imblearn Pipeline)."""
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import Pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    steps = []
+    if sampler == "rus":
+        steps.append(("sampler", RandomUnderSampler(random_state=random_state)))
+    elif sampler == "smote":
+        steps.append(("sampler", SMOTE(random_state=random_state)))
+    elif sampler != "none":
+        raise ValueError(f"Unknown sampler {sampler!r}; choose from {SAMPLERS}.")
+    if classifier == "hgb":
+        clf = HistGradientBoostingClassifier(
+            max_iter=20 if smoke else 200, learning_rate=0.1, early_stopping=False,
+            random_state=random_state,
+        )
+    elif classifier == "rf":
+        clf = RandomForestClassifier(
+            n_estimators=10 if smoke else 200, min_samples_leaf=2, n_jobs=1,
+            random_state=random_state,
+        )
+    elif classifier == "logreg":
+        steps.append(("scaler", StandardScaler()))
+        clf = LogisticRegression(max_iter=2000, C=1.0)
+    else:
+        raise ValueError(f"Unknown classifier {classifier!r}; choose from {CLASSIFIERS}.")
+    steps.append(("clf", clf))
+    return Pipeline(steps)
+
+
+def evaluate(pipe, X, y, groups, n_folds):
+    """Per-fold scores (cross_validate) and scores of the predictions pooled over folds."""
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    cv = GroupKFold(n_splits=n_folds)
+    with Timer() as timer:
+        res = cross_validate(
+            pipe, X, y, groups=groups, cv=cv, scoring=sleep_scoring(per_class=["N1"]),
+            return_estimator=True, return_indices=True, n_jobs=1, error_score="raise",
+        )
+    y_pred = np.empty(len(y), dtype=y.dtype)
+    test_subjects = []
+    for est, test in zip(res["estimator"], res["indices"]["test"]):
+        y_pred[test] = est.predict(X[test])
+        test_subjects.append(sorted(np.unique(groups[test]).tolist()))
+    per_fold = {k[len("test_"):]: res[k].tolist() for k in res if k.startswith("test_")}
+    return {
+        "per_fold": per_fold,
+        "per_fold_mean": {k: float(np.mean(v)) for k, v in per_fold.items()},
+        "per_fold_std": {k: float(np.std(v)) for k, v in per_fold.items()},
+        "pooled": pooled_scores(y, y_pred, labels=list(AASM_STAGES)),
+        "fold_test_subjects": test_subjects,
+        "fit_time_s": float(np.sum(res["fit_time"])),
+        "wall_time_s": timer.seconds,
+    }, y_pred
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder of SC4ssN*.npz (default: <shared>/sleepedf_features)")
+    p.add_argument("--folds", type=int, default=8,
+                   help="GroupKFold splits over subjects (8 = leave-one-subject-out)")
+    p.add_argument("--classifiers", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS))
+    p.add_argument("--samplers", nargs="+", choices=SAMPLERS, default=list(SAMPLERS))
+    p.add_argument("--wake-trim", default="30",
+                   help="minutes of wake kept around the sleep period, or 'none' (default 30)")
+    p.add_argument("--subjects", type=int, nargs="+", default=None)
+    p.add_argument("--max-epochs-per-recording", type=int, default=None,
+                   help="random subsample per night (quick runs)")
+    p.add_argument("--smoke", action="store_true",
+                   help="seconds: 4 subjects, 200 epochs/night, 2 folds, small models")
+    p.add_argument("--out-dir", type=Path, default=None, help="default benchmarks/results")
+    p.add_argument("--name", default=None, help="result file stem (default sleepedf_features)")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    data_dir = args.data_dir or shared_data_dir() / "sleepedf_features"
+    if args.smoke:
+        args.subjects = args.subjects or [0, 1, 2, 3]
+        args.max_epochs_per_recording = args.max_epochs_per_recording or 200
+        args.folds = min(args.folds, 2)
+        args.samplers = [s for s in args.samplers if s != "smote"] or ["none"]
+    name = args.name or ("sleepedf_features_smoke" if args.smoke else "sleepedf_features")
+    if str(args.wake_trim).lower() == "none":
+        trim_minutes, edge = None, None
+    else:
+        trim_minutes = float(args.wake_trim)
+        edge = int(round(trim_minutes * 2))  # 30-s epochs
+    hw = hardware_info()
+    print(format_hardware(hw))
+
+    with Timer() as total:
+        X, y, groups, summary = load_features(
+            data_dir, wake_trim=edge, subjects=args.subjects,
+            max_per_recording=args.max_epochs_per_recording,
+        )
+        n_subjects = len(np.unique(groups))
+        if args.folds > n_subjects:
+            raise ValueError(f"--folds {args.folds} exceeds the {n_subjects} subjects.")
+        raw_total = sum(s["n_epochs_raw"] for s in summary)
+        raw_wake = sum(s["wake_share_raw"] * s["n_epochs_raw"] for s in summary) / raw_total
+        print(
+            f"\nData: {len(summary)} nights of {n_subjects} subjects from {data_dir}\n"
+            f"  as provided: {raw_total} epochs, wake share {raw_wake:.1%} (whole recordings, "
+            "NOT wake-trimmed: leading/trailing wake runs of "
+            f"{min(s['leading_wake_epochs'] for s in summary)}-"
+            f"{max(s['leading_wake_epochs'] for s in summary)} / "
+            f"{min(s['trailing_wake_epochs'] for s in summary)}-"
+            f"{max(s['trailing_wake_epochs'] for s in summary)} epochs)\n"
+            f"  used: {len(y)} epochs x {X.shape[1]} features, wake share {np.mean(y == 'W'):.1%} "
+            f"(wake trimming: {'none' if edge is None else f'±{trim_minutes:g} min'})"
+        )
+        counts = {s: int(np.sum(y == s)) for s in AASM_STAGES}
+        print(f"  stage counts: {counts}")
+        print(
+            "  Caveat: third-party 72-dim features; 16 of Sleep-EDF-20's 39 nights "
+            "(subjects 0-7): not the EDF-20 protocol."
+        )
+
+        # a majority-class reference row, then every pipeline
+        from sklearn.dummy import DummyClassifier
+
+        results = {}
+        configs = [("majority", None, DummyClassifier(strategy="most_frequent"))]
+        for clf in args.classifiers:
+            for smp in args.samplers:
+                label = _CLF_NAMES[clf] + _SAMPLER_NAMES[smp]
+                configs.append((label, (clf, smp), make_pipeline(clf, smp, smoke=args.smoke)))
+        for label, key, pipe in configs:
+            out, _ = evaluate(pipe, X, y, groups, args.folds)
+            out["classifier"], out["sampler"] = (key or ("dummy", "none"))
+            results[label] = out
+            pooled = out["pooled"]
+            print(
+                f"  {label:<42s} pooled ACC {pooled['accuracy']:.3f} MF1 {pooled['macro_f1']:.3f} "
+                f"kappa {pooled['kappa']:.3f}  ({out['wall_time_s']:.1f} s)",
+                flush=True,
+            )
+
+    cols = [t for _, t in HEADLINE]
+    header = ["pipeline"] + [f"{c} pooled" for c in cols] + ["MF1 per-fold mean±sd", "time (s)"]
+    rows = []
+    for label, out in results.items():
+        pf = f"{out['per_fold_mean']['macro_f1']:.3f} ± {out['per_fold_std']['macro_f1']:.3f}"
+        rows.append([label] + metric_row(out["pooled"]) + [pf, f"{out['wall_time_s']:.1f}"])
+    anchor = CLASSICAL_ANCHOR["edf20"]
+    rows.append(
+        ["Van Der Donckt 2022 (EDF-20, 39 nights; context only)", None, anchor["macro_f1"], None,
+         None, None, "-", "-"]
+    )
+    stage_header = ["pipeline"] + [f"F1 {s}" for s in AASM_STAGES]
+    stage_rows = [[label] + [out["pooled"][f"f1_{s}"] for s in AASM_STAGES] for label, out in results.items()]
+
+    print()
+    print(text_table(header, rows))
+    print()
+    print(text_table(stage_header, stage_rows))
+    print(f"\nwall time {total.seconds:.1f} s, peak RSS {peak_rss_mb():.0f} MiB")
+
+    trim_txt = "none (all epochs)" if edge is None else f"±{trim_minutes:g} min around the sleep period"
+    md = [
+        f"# Classical pipelines on Sleep-EDF features ({'smoke' if args.smoke else 'full'} run)",
+        "",
+        f"Data: `{data_dir.name}/`: {len(summary)} Sleep-EDF SC nights of {n_subjects} subjects, "
+        f"{len(y)} epochs x {X.shape[1]} features used; wake trimming {trim_txt}; "
+        f"wake share {raw_wake:.1%} as provided, {np.mean(y == 'W'):.1%} used.",
+        f"Protocol: GroupKFold({args.folds}) over subjects (both nights of a subject in one fold); "
+        "metrics on predictions pooled over folds (per-fold MF1 mean ± sd beside).",
+        "",
+        "**Caveat:** third-party 72-dim feature extraction and only 16 of Sleep-EDF-20's 39 nights: "
+        "not the EDF-20 protocol. The published classical anchor (Van Der Donckt et al. 2022, "
+        "MF1 0.810 on EDF-20) is given for context only.",
+        "",
+        markdown_table(header, rows),
+        "",
+        "Per-class F1 (pooled):",
+        "",
+        markdown_table(stage_header, stage_rows),
+        "",
+        f"Hardware: {hw['cpu_model']}, {hw['cpu_count']} logical cores, "
+        f"OMP_NUM_THREADS={hw['omp_num_threads']}, n_jobs=1; scikit-learn {hw['sklearn']}. "
+        f"Total wall time {total.seconds:.0f} s ({hw['date_utc']} UTC).",
+    ]
+    payload = {
+        "benchmark": "sleepedf_features",
+        "smoke": args.smoke,
+        "data_dir": str(data_dir),
+        "caveat": "third-party 72-dim features; 16 of Sleep-EDF-20's 39 nights; not the EDF-20 protocol",
+        "wake_trim_minutes": trim_minutes,
+        "n_folds": args.folds,
+        "n_epochs": int(len(y)),
+        "n_features": int(X.shape[1]),
+        "stage_counts": counts,
+        "wake_share_raw": raw_wake,
+        "wake_share_used": float(np.mean(y == "W")),
+        "nights": summary,
+        "results": results,
+        "published_anchor": {"classical-vdd2022": CLASSICAL_ANCHOR},
+        "hardware": hw,
+        "wall_time_s": total.seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    write_json(payload, name, out_dir=args.out_dir)
+    write_markdown("\n".join(md), name, out_dir=args.out_dir)
+    return payload
+
+
+if __name__ == "__main__":
+    main()
