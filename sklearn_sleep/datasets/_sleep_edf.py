@@ -1,13 +1,398 @@
-"""Placeholder: being implemented."""
+"""Sleep-EDF Expanded (sleep cassette) loader and fetcher.
+
+The Sleep-EDF Expanded database [1]_ [2]_ stores each night as a ``SC4ssN E0-PSG.edf``
+polysomnogram and a ``SC4ssN?C-Hypnogram.edf`` EDF+ file whose annotations are R&K
+stages (``"Sleep stage W/1/2/3/4/R/?"``, ``"Movement time"``) spanning multiples of
+30 s. This module turns such pairs into AASM epoch arrays following the convention of
+the Sleep-EDF-20/78 literature: stages 3 and 4 merge into N3, movement and unscored
+epochs are removed (and counted), and only ``wake_edge_minutes`` (30) minutes of wake
+are kept before the first and after the last sleep epoch.
+
+Sampling rates are handled explicitly: in the cassette files ``EMG submental`` is a
+1 Hz envelope while the EEG/EOG are at 100 Hz. ``mne.io.read_raw_edf`` would silently
+upsample it; here every channel is read at its native rate (the rate comes from the
+EDF header) and either resampled to ``sfreq`` with :func:`scipy.signal.resample_poly`
+(listed in ``resampled_channels``) or, with ``resample_mismatched="raise"``, refused
+with an error naming the channels and their rates.
+
+References
+----------
+.. [1] Kemp B, Zwinderman AH, Tuk B, Kamphuisen HAC, Oberye JJL. Analysis of a
+       sleep-dependent neuronal feedback loop: the slow-wave microcontinuity of the
+       EEG. IEEE Trans Biomed Eng. 2000;47(9):1185-1194. doi:10.1109/10.867928
+.. [2] Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. Circulation.
+       2000;101(23):e215-e220. doi:10.1161/01.CIR.101.23.e215
+"""
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ..utils._stages import EXCLUDED, SLEEP_EDF_ANNOTATION_MAP
+from ._edf_io import read_edf_header, read_edf_signals
+from ._parallel import preprocess_recordings
+
+__all__ = ["fetch_sleep_edf", "load_sleep_edf", "read_sleep_edf_recording", "SleepEDFReader"]
+
+DEFAULT_CHANNELS = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "EMG submental")
+_SLEEP_STAGES = ("N1", "N2", "N3", "REM")
+_NAME_RE = re.compile(r"^SC4(\d{2})(\d)")
 
 
-def fetch_sleep_edf(*args, **kwargs):
-    raise NotImplementedError
+def _parse_name(path):
+    """Subject id and recording id from a Sleep-EDF file name (``SC4ssN...``)."""
+    stem = Path(path).name
+    m = _NAME_RE.match(stem)
+    if m is None:
+        return stem.split("-")[0], stem.split("-")[0]
+    return int(m.group(1)), stem[:6]
 
 
-def load_sleep_edf(*args, **kwargs):
-    raise NotImplementedError
+def _read_annotations(hypnogram_file):
+    import mne
+
+    hypnogram_file = Path(hypnogram_file)
+    if not hypnogram_file.is_file():
+        raise FileNotFoundError(f"Hypnogram file not found: {hypnogram_file}")
+    try:
+        read_edf_header(hypnogram_file)  # clear error for truncated/corrupt files
+        return mne.read_annotations(hypnogram_file)
+    except ValueError as exc:
+        if str(hypnogram_file) in str(exc):
+            raise
+        raise ValueError(f"{hypnogram_file}: cannot read the hypnogram annotations: {exc}") from exc
 
 
-def read_sleep_edf_recording(*args, **kwargs):
-    raise NotImplementedError
+def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, sfreq,
+                annotation_map):
+    """Onsets (s, relative to the PSG start) and labels of the epochs to keep.
+
+    Reads only the PSG header and the hypnogram annotations.
+    """
+    header = read_edf_header(psg_file)
+    if header.n_records == 0:
+        raise ValueError(f"{psg_file}: the EDF file contains no data records (empty recording).")
+    ann = _read_annotations(hypnogram_file)
+    annotation_map = SLEEP_EDF_ANNOTATION_MAP if annotation_map is None else annotation_map
+    descriptions = [str(d) for d in ann.description]
+    unknown = sorted(set(descriptions) - set(annotation_map))
+    if unknown:
+        raise ValueError(
+            f"{hypnogram_file}: unknown annotation description(s) {unknown}; known ones are "
+            f"{sorted(annotation_map)}. Pass annotation_map= to map them explicitly."
+        )
+    offset = 0.0
+    orig = getattr(ann, "orig_time", None)
+    if orig is not None and header.start is not None:
+        offset = (orig - header.start).total_seconds()
+
+    onsets, labels = [], []
+    for onset, duration, desc in zip(ann.onset, ann.duration, descriptions):
+        n = duration / epoch_seconds
+        n_int = int(round(n))
+        if abs(n - n_int) > 1e-6:
+            raise ValueError(
+                f"{hypnogram_file}: annotation {desc!r} at {onset:g} s lasts {duration:g} s, "
+                f"not a multiple of epoch_seconds={epoch_seconds:g}."
+            )
+        start = onset + offset
+        onsets.extend(start + epoch_seconds * np.arange(n_int))
+        labels.extend([annotation_map[desc]] * n_int)
+    onsets = np.asarray(onsets, dtype=float)
+    labels = np.asarray(labels, dtype=object)
+    order = np.argsort(onsets, kind="stable")
+    onsets, labels = onsets[order], labels[order]
+    if onsets.size and np.any(np.diff(onsets) < epoch_seconds - 1e-6):
+        bad = float(onsets[1:][np.diff(onsets) < epoch_seconds - 1e-6][0])
+        raise ValueError(f"{hypnogram_file}: overlapping stage annotations around {bad:g} s.")
+
+    # Epochs outside the signal (Sleep-EDF's trailing 'Sleep stage ?' often is).
+    inside = (onsets >= -1e-9) & (onsets + epoch_seconds <= header.duration + 1e-9)
+    n_outside = int((~inside).sum())
+    # Wake trimming around the sleep period.
+    keep = inside.copy()
+    n_trimmed = 0
+    if wake_edge_minutes is not None:
+        is_sleep = np.isin(labels, _SLEEP_STAGES)
+        if is_sleep.any():
+            first = onsets[is_sleep].min() - 60.0 * wake_edge_minutes
+            last = onsets[is_sleep].max() + 60.0 * wake_edge_minutes
+            in_window = (onsets >= first - 1e-9) & (onsets <= last + 1e-9)
+            n_trimmed = int((keep & ~in_window).sum())
+            keep &= in_window
+        else:
+            warnings.warn(f"{hypnogram_file}: no sleep epoch (N1/N2/N3/REM); wake trimming "
+                          "skipped, all epochs kept.", UserWarning, stacklevel=3)
+    excluded = keep & (labels == EXCLUDED)
+    n_excluded = int(excluded.sum())
+    keep &= ~excluded
+    if sfreq is not None:
+        samples = onsets[keep] * sfreq
+        if np.any(np.abs(samples - np.round(samples)) > 1e-3):
+            raise ValueError(f"{hypnogram_file}: epoch onsets do not fall on sample boundaries at "
+                             f"{sfreq:g} Hz.")
+    return Bunch(header=header, onsets=onsets[keep], labels=labels[keep],
+                 n_excluded=n_excluded, n_trimmed_wake=n_trimmed, n_outside_signal=n_outside,
+                 n_annotated=int(len(onsets)))
+
+
+def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANNELS,
+                             sfreq=100.0, wake_edge_minutes=30, epoch_seconds=30,
+                             resample_mismatched="resample", annotation_map=None,
+                             subject=None):
+    """Read one Sleep-EDF night as AASM-labelled epochs.
+
+    Parameters
+    ----------
+    psg_file : str or Path
+        ``*-PSG.edf`` file.
+    hypnogram_file : str or Path
+        Matching ``*-Hypnogram.edf`` (EDF+ annotations).
+    channels : sequence of str, default=("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal",
+        "EMG submental")
+        Channels in output order; a missing one raises a ``ValueError`` listing the
+        available channels.
+    sfreq : float or None, default=100.0
+        Output rate. ``None`` keeps the native rate (all picked channels must share it).
+    wake_edge_minutes : float or None, default=30
+        Wake kept before the first and after the last sleep (N1/N2/N3/REM) epoch;
+        ``None`` keeps everything.
+    epoch_seconds : float, default=30
+        Epoch length; every annotation must last a multiple of it.
+    resample_mismatched : {"resample", "raise"}, default="resample"
+        Channels whose native rate differs from ``sfreq`` (the 1 Hz ``EMG submental``)
+        are resampled with :func:`scipy.signal.resample_poly` and listed in
+        ``resampled_channels``; ``"raise"`` refuses them with an error naming each
+        channel and its rate.
+    annotation_map : dict or None, default=None
+        Annotation description -> stage name (or ``EXCLUDED``); default
+        :data:`~sklearn_sleep.utils._stages.SLEEP_EDF_ANNOTATION_MAP`. Descriptions not
+        in the map raise a ``ValueError``.
+    subject : int, str or None
+        Subject id for ``groups``; parsed from the ``SC4ss`` file name when ``None``.
+
+    Returns
+    -------
+    data : Bunch
+        ``X`` float32 (n_epochs, n_channels, n_times) in microvolts, ``y`` (object array
+        of 'W','N1','N2','N3','REM'), ``groups``, ``recordings``, ``ch_names``,
+        ``sfreq``, ``epoch_seconds``, ``onsets`` (epoch start in s from the PSG start),
+        ``n_excluded`` (movement/unscored epochs removed), ``n_trimmed_wake``,
+        ``n_outside_signal`` (annotated epochs beyond the end of the signal),
+        ``resampled_channels`` (name -> (native Hz, output Hz)), ``native_sfreqs``.
+    """
+    plan = _epoch_plan(psg_file, hypnogram_file, epoch_seconds=epoch_seconds,
+                       wake_edge_minutes=wake_edge_minutes, sfreq=sfreq,
+                       annotation_map=annotation_map)
+    sig = read_edf_signals(psg_file, channels, sfreq=sfreq,
+                           resample_mismatched=resample_mismatched, header=plan.header)
+    fs = sig.sfreq
+    n_times = int(round(epoch_seconds * fs))
+    if abs(epoch_seconds * fs - n_times) > 1e-6:
+        raise ValueError(f"epoch_seconds={epoch_seconds} is not a whole number of samples at "
+                         f"{fs:g} Hz.")
+    starts = np.round(plan.onsets * fs).astype(np.int64)
+    X = np.empty((len(starts), len(sig.ch_names), n_times), dtype=np.float32)
+    for k, s in enumerate(starts):
+        X[k] = sig.signals[:, s:s + n_times]
+    parsed_subject, rec_id = _parse_name(psg_file)
+    subject = parsed_subject if subject is None else subject
+    n = len(X)
+    return Bunch(
+        X=X, y=plan.labels.astype(object),
+        groups=np.full(n, subject, dtype=int if isinstance(subject, (int, np.integer))
+                       else object),
+        recordings=np.full(n, rec_id, dtype=object),
+        ch_names=list(sig.ch_names), sfreq=fs, epoch_seconds=float(epoch_seconds),
+        onsets=plan.onsets, n_excluded=plan.n_excluded, n_trimmed_wake=plan.n_trimmed_wake,
+        n_outside_signal=plan.n_outside_signal,
+        resampled_channels=dict(sig.resampled_channels), native_sfreqs=dict(sig.native_sfreqs),
+    )
+
+
+class SleepEDFReader:
+    """Picklable per-recording reader for :func:`preprocess_recordings`.
+
+    Calling it on a ``(psg_file, hypnogram_file)`` pair runs
+    :func:`read_sleep_edf_recording` with the stored keyword arguments;
+    :meth:`count_epochs` gives the epoch count from the header and hypnogram only.
+    """
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+    def __call__(self, pair):
+        psg, hyp = pair
+        return read_sleep_edf_recording(psg, hyp, **self.kwargs)
+
+    def count_epochs(self, pair):
+        psg, hyp = pair
+        kw = self.kwargs
+        plan = _epoch_plan(psg, hyp, epoch_seconds=kw.get("epoch_seconds", 30),
+                           wake_edge_minutes=kw.get("wake_edge_minutes", 30),
+                           sfreq=kw.get("sfreq", 100.0),
+                           annotation_map=kw.get("annotation_map"))
+        return int(len(plan.onsets))
+
+
+def _find_pairs(path, subjects, nights, on_missing):
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"Sleep-EDF folder not found: {path}")
+    psgs = {}
+    for f in sorted(path.rglob("SC4*-PSG.edf")):
+        m = _NAME_RE.match(f.name)
+        if m:
+            psgs.setdefault((int(m.group(1)), int(m.group(2))), f)
+    hyps = {}
+    for f in sorted(path.rglob("SC4*-Hypnogram.edf")):
+        m = _NAME_RE.match(f.name)
+        if m:
+            hyps.setdefault((int(m.group(1)), int(m.group(2))), f)
+    nights = [int(n) for n in np.atleast_1d(nights)]
+    if subjects is None:
+        wanted = sorted(k for k in psgs if k[1] in nights)
+        if not wanted:
+            raise ValueError(f"No Sleep-EDF 'SC4ssN*-PSG.edf' file for nights {nights} in {path}.")
+    else:
+        wanted = [(int(s), n) for s in np.atleast_1d(subjects) for n in nights]
+    pairs, missing = [], []
+    for key in wanted:
+        if key in psgs and key in hyps:
+            pairs.append((psgs[key], hyps[key]))
+        else:
+            what = [w for w, d in (("PSG", psgs), ("hypnogram", hyps)) if key not in d]
+            missing.append(f"SC4{key[0]:02d}{key[1]} ({' and '.join(what)} missing)")
+    if missing:
+        msg = f"Sleep-EDF recordings not found in {path}: {missing}."
+        if on_missing == "raise" or not pairs:
+            raise ValueError(msg + " Use on_missing='warn' to skip them." if pairs else msg)
+        if on_missing == "warn":
+            warnings.warn(msg + " They are skipped.", UserWarning, stacklevel=3)
+    return pairs
+
+
+def _load_pairs(pairs, *, channels, sfreq, wake_edge_minutes, epoch_seconds,
+                resample_mismatched, annotation_map, n_jobs, out, transform, return_X_y,
+                verbose):
+    reader = SleepEDFReader(channels=tuple(channels), sfreq=sfreq,
+                            wake_edge_minutes=wake_edge_minutes, epoch_seconds=epoch_seconds,
+                            resample_mismatched=resample_mismatched,
+                            annotation_map=annotation_map)
+    data = preprocess_recordings(pairs, reader, n_jobs=n_jobs, out=out, transform=transform,
+                                 verbose=verbose)
+    data.pairs = [(Path(p), Path(h)) for p, h in pairs]
+    data.n_excluded = int(sum(i.get("n_excluded", 0) for i in data.recording_info))
+    if return_X_y:
+        return data.X, data.y, data.groups
+    return data
+
+
+def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANNELS,
+                   sfreq=100.0, wake_edge_minutes=30, epoch_seconds=30,
+                   resample_mismatched="resample", annotation_map=None, n_jobs=1, out=None,
+                   transform=None, on_missing="raise", return_X_y=False, verbose=False):
+    """Load Sleep-EDF cassette nights from a local folder as one epoch array.
+
+    Files are found recursively by their Sleep-EDF names: ``SC4{ss}{N}E0-PSG.edf``
+    with the hypnogram ``SC4{ss}{N}{letter}C-Hypnogram.edf`` (``ss`` = subject
+    00-82, ``N`` = night 1 or 2). Reading uses :func:`preprocess_recordings`, so memory
+    stays bounded by one copy of the epochs (``out`` = a ``.npy`` path keeps even that
+    on disk).
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder holding the EDF files (searched recursively).
+    subjects : sequence of int or None, default=None
+        Subject ids; ``None`` = every subject found.
+    nights : sequence of int, default=(1, 2)
+        Nights to load.
+    channels, sfreq, wake_edge_minutes, epoch_seconds, resample_mismatched, annotation_map
+        See :func:`read_sleep_edf_recording`.
+    n_jobs : int, default=1
+        Parallel workers (joblib).
+    out : str, Path or None
+        ``.npy`` file for a memory-mapped ``X``.
+    transform : callable or None
+        Per-recording transform (see :func:`preprocess_recordings`).
+    on_missing : {"raise", "warn", "ignore"}, default="raise"
+        What to do when a requested subject/night has no PSG or hypnogram file.
+    return_X_y : bool, default=False
+        Return ``(X, y, groups)`` instead of the Bunch.
+
+    Returns
+    -------
+    data : Bunch or tuple
+        ``X``, ``y``, ``groups`` (subject id: both nights of a subject share a group),
+        ``recordings`` ('SC4ssN'), ``ch_names``, ``sfreq``, ``epoch_seconds``,
+        ``recording_info`` (per night: ``n_excluded``, ``n_trimmed_wake``,
+        ``resampled_channels``...), ``n_excluded`` (total), ``pairs``.
+    """
+    if on_missing not in ("raise", "warn", "ignore"):
+        raise ValueError(f"on_missing must be 'raise', 'warn' or 'ignore', got {on_missing!r}.")
+    pairs = _find_pairs(path, subjects, nights, on_missing)
+    return _load_pairs(pairs, channels=channels, sfreq=sfreq,
+                       wake_edge_minutes=wake_edge_minutes, epoch_seconds=epoch_seconds,
+                       resample_mismatched=resample_mismatched, annotation_map=annotation_map,
+                       n_jobs=n_jobs, out=out, transform=transform, return_X_y=return_X_y,
+                       verbose=verbose)
+
+
+def fetch_sleep_edf(subjects, nights=(1, 2), path=None, *, load=True, on_missing="raise",
+                    force_update=False, **load_kwargs):
+    """Download Sleep-EDF cassette nights with MNE and (optionally) load them.
+
+    Uses :func:`mne.datasets.sleep_physionet.age.fetch_data` (files are cached under
+    ``path``, default ``~/mne_data``).
+
+    Parameters
+    ----------
+    subjects : sequence of int
+        Subject ids (0-82; 39, 68, 69, 78 and 79 do not exist).
+    nights : sequence of int, default=(1, 2)
+        Nights (MNE's ``recording``).
+    path : str or None
+        Download folder.
+    load : bool, default=True
+        If True, return the loaded epochs (as :func:`load_sleep_edf`); if False,
+        return the list of ``(psg_file, hypnogram_file)`` pairs.
+    on_missing : {"raise", "warn", "ignore"}, default="raise"
+        Passed to MNE for nights that do not exist (e.g. subject 13 night 2).
+    force_update : bool, default=False
+        Re-download.
+    **load_kwargs
+        Keyword arguments of :func:`load_sleep_edf` (``channels``, ``sfreq``,
+        ``n_jobs``, ``out``, ``return_X_y``...).
+
+    Returns
+    -------
+    data : Bunch, tuple or list of (Path, Path)
+    """
+    from mne.datasets.sleep_physionet import age
+
+    files = age.fetch_data(subjects=list(np.atleast_1d(subjects).tolist()),
+                           recording=list(np.atleast_1d(nights).tolist()), path=path,
+                           force_update=force_update, on_missing=on_missing)
+    pairs = []
+    for item in files:
+        if len(item) != 2:
+            raise ValueError(f"Unexpected entry from mne fetch_data: {item!r}.")
+        a, b = (Path(p) for p in item)
+        pairs.append((a, b) if "PSG" in a.name else (b, a))
+    if not pairs:
+        raise ValueError(f"No Sleep-EDF recording fetched for subjects {subjects}, nights "
+                         f"{nights}.")
+    if not load:
+        return pairs
+    defaults = dict(channels=DEFAULT_CHANNELS, sfreq=100.0, wake_edge_minutes=30,
+                    epoch_seconds=30, resample_mismatched="resample", annotation_map=None,
+                    n_jobs=1, out=None, transform=None, return_X_y=False, verbose=False)
+    unknown = set(load_kwargs) - set(defaults)
+    if unknown:
+        raise TypeError(f"fetch_sleep_edf got unexpected keyword argument(s) {sorted(unknown)}.")
+    defaults.update(load_kwargs)
+    return _load_pairs(pairs, **defaults)

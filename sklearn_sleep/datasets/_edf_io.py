@@ -1,0 +1,444 @@
+"""Minimal, explicit EDF/EDF+ reading helpers shared by the loaders.
+
+Why not just ``mne.io.read_raw_edf``? Two behaviours of MNE matter for sleep data:
+
+* channels recorded at a lower rate (the 1 Hz ``EMG submental`` envelope of the
+  Sleep-EDF cassette files, the 1 Hz ``hypnogram`` channel of DREAMS ``excerpt3.edf``)
+  are silently upsampled to the highest rate of the file;
+* physical dimensions written in upper case (``"UV"`` in the DREAMS files) are not
+  recognised as microvolts, so the values come back 1e6 times too large when read
+  with ``get_data(units="uV")``.
+
+This module parses the fixed-width ASCII header itself [1]_ [2]_, reads each channel at
+its *native* rate straight from the int16 data records (``numpy.memmap``, only the
+picked channels are touched), scales digital to physical values, converts voltages to
+microvolts and, only when asked, resamples every channel to one common rate with an
+explicit, recorded method (polyphase FIR filtering, :func:`scipy.signal.resample_poly`).
+
+References
+----------
+.. [1] Kemp B, Varri A, Rosa AC, Nielsen KD, Gade J. A simple format for exchange of
+       digitized polygraphic recordings. Electroencephalogr Clin Neurophysiol.
+       1992;82(5):391-393. doi:10.1016/0013-4694(92)90009-7
+.. [2] Kemp B, Olivan J. European data format 'plus' (EDF+), an EDF alike standard
+       format for the exchange of physiological data. Clin Neurophysiol.
+       2003;114(9):1755-1761. doi:10.1016/S1388-2457(03)00123-8
+"""
+
+import datetime
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+from sklearn.utils import Bunch
+
+__all__ = ["read_edf_header", "read_edf_signals", "to_microvolts_factor", "resample_signal"]
+
+#: Channel labels that carry EDF+ annotations, not samples.
+_ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
+
+_UNIT_FACTORS = {  # factor to microvolts, keys lower-case
+    "nv": 1e-3,
+    "uv": 1.0,
+    "\u00b5v": 1.0,  # micro sign
+    "\u03bcv": 1.0,  # greek mu
+    "mv": 1e3,
+    "v": 1e6,
+}
+
+
+def to_microvolts_factor(unit):
+    """Return the factor converting ``unit`` to microvolts, or ``None`` if not a voltage.
+
+    The comparison is case-insensitive (DREAMS writes ``"UV"``/``"MV"``) and accepts
+    ``u``, the micro sign and the Greek mu as prefix.
+    """
+    key = str(unit).strip().lower()
+    return _UNIT_FACTORS.get(key)
+
+
+def _field(raw, start, width, path, what):
+    try:
+        return raw[start:start + width].decode("latin-1").strip()
+    except Exception as exc:  # pragma: no cover - latin-1 decodes every byte
+        raise ValueError(f"{path}: cannot decode EDF header field {what!r}: {exc}") from exc
+
+
+def _number(text, path, what, kind=float):
+    try:
+        return kind(float(text)) if kind is int else float(text)
+    except ValueError:
+        raise ValueError(
+            f"{path}: invalid EDF header, field {what!r} should be a number but is {text!r}. "
+            "The file is corrupt or not an EDF file."
+        ) from None
+
+
+def read_edf_header(path):
+    """Parse the header of an EDF/EDF+ file and check the file size.
+
+    Parameters
+    ----------
+    path : str or Path
+        EDF file.
+
+    Returns
+    -------
+    header : Bunch
+        ``labels``, ``units``, ``physical_min``, ``physical_max``, ``digital_min``,
+        ``digital_max``, ``n_samples_per_record`` (per channel), ``sfreqs`` (native rate
+        of each channel in Hz), ``n_records``, ``record_duration`` (s), ``duration`` (s),
+        ``header_bytes``, ``start`` (:class:`datetime.datetime`), ``edf_type``
+        (``"EDF"``, ``"EDF+C"`` or ``"EDF+D"``), ``path``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is too short for its header, when a header field is not
+        a number, when the file is a BDF (24-bit) file, or when the data section is
+        truncated (fewer bytes than ``n_records`` data records).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"EDF file not found: {path}")
+    size = os.path.getsize(path)
+    with open(path, "rb") as fid:
+        fixed = fid.read(256)
+        if len(fixed) < 256:
+            raise ValueError(
+                f"{path}: not a valid EDF file (only {len(fixed)} bytes, the fixed header "
+                "alone needs 256). The file is empty or truncated."
+            )
+        version = fixed[:8]
+        if version[:1] == b"\xff":
+            raise ValueError(f"{path}: BDF (24-bit) files are not supported, only EDF/EDF+.")
+        header_bytes = int(_number(_field(fixed, 184, 8, path, "header bytes"), path,
+                                   "header bytes"))
+        reserved = _field(fixed, 192, 44, path, "reserved")
+        n_records = int(_number(_field(fixed, 236, 8, path, "number of data records"), path,
+                                "number of data records"))
+        record_duration = _number(_field(fixed, 244, 8, path, "record duration"), path,
+                                  "record duration")
+        n_signals = int(_number(_field(fixed, 252, 4, path, "number of signals"), path,
+                                "number of signals"))
+        if n_signals <= 0 or header_bytes != 256 * (n_signals + 1):
+            raise ValueError(
+                f"{path}: invalid EDF header ({n_signals} signals but header size "
+                f"{header_bytes} bytes, expected {256 * (max(n_signals, 0) + 1)})."
+            )
+        rest = fid.read(256 * n_signals)
+        if len(rest) < 256 * n_signals:
+            raise ValueError(f"{path}: EDF header truncated ({256 + len(rest)} of "
+                             f"{header_bytes} header bytes present).")
+
+    ns = n_signals
+
+    def block(offset, width, what, conv=None):
+        out = []
+        for i in range(ns):
+            text = _field(rest, offset + i * width, width, path, what)
+            out.append(conv(text) if conv else text)
+        return out, offset + ns * width
+
+    off = 0
+    labels, off = block(off, 16, "label")
+    _, off = block(off, 80, "transducer")
+    units, off = block(off, 8, "physical dimension")
+    pmin, off = block(off, 8, "physical min", lambda t: _number(t, path, "physical min"))
+    pmax, off = block(off, 8, "physical max", lambda t: _number(t, path, "physical max"))
+    dmin, off = block(off, 8, "digital min", lambda t: _number(t, path, "digital min"))
+    dmax, off = block(off, 8, "digital max", lambda t: _number(t, path, "digital max"))
+    _, off = block(off, 80, "prefiltering")
+    nsamp, off = block(off, 8, "samples per record",
+                       lambda t: int(_number(t, path, "samples per record")))
+
+    nsamp = np.asarray(nsamp, dtype=int)
+    record_bytes = 2 * int(nsamp.sum())
+    data_bytes = size - header_bytes
+    n_complete = data_bytes // record_bytes if record_bytes else 0
+    if n_records < 0:  # allowed while recording; infer from the size
+        n_records = int(n_complete)
+    expected = header_bytes + n_records * record_bytes
+    if size < expected:
+        raise ValueError(
+            f"{path}: EDF file is truncated: the header announces {n_records} data records "
+            f"({expected} bytes) but the file has {size} bytes ({n_complete} complete "
+            "records). Re-download or re-export the file."
+        )
+    if record_duration <= 0:
+        # EDF allows duration 0 only for annotation-only files.
+        sfreqs = np.zeros(ns)
+    else:
+        sfreqs = nsamp / record_duration
+
+    start = None
+    try:
+        d, m, y = (int(v) for v in _field(fixed, 168, 8, path, "start date").split("."))
+        hh, mm, ss = (int(v) for v in _field(fixed, 176, 8, path, "start time").split("."))
+        y += 2000 if y < 85 else 1900
+        start = datetime.datetime(y, m, d, hh, mm, ss, tzinfo=datetime.timezone.utc)
+    except (ValueError, TypeError):
+        start = None
+
+    edf_type = "EDF"
+    if reserved.startswith("EDF+C"):
+        edf_type = "EDF+C"
+    elif reserved.startswith("EDF+D"):
+        edf_type = "EDF+D"
+
+    return Bunch(
+        path=path,
+        labels=labels,
+        units=units,
+        physical_min=np.asarray(pmin, float),
+        physical_max=np.asarray(pmax, float),
+        digital_min=np.asarray(dmin, float),
+        digital_max=np.asarray(dmax, float),
+        n_samples_per_record=nsamp,
+        sfreqs=sfreqs,
+        n_records=int(n_records),
+        record_duration=float(record_duration),
+        duration=float(n_records * record_duration),
+        header_bytes=int(header_bytes),
+        start=start,
+        edf_type=edf_type,
+    )
+
+
+def _resample_factors(sfreq_in, sfreq_out):
+    ratio = Fraction(sfreq_out / sfreq_in).limit_denominator(1000)
+    if abs(float(ratio) - sfreq_out / sfreq_in) > 1e-9 * sfreq_out / sfreq_in:
+        raise ValueError(
+            f"Cannot resample {sfreq_in} Hz to {sfreq_out} Hz with a rational factor of "
+            "denominator <= 1000."
+        )
+    return ratio.numerator, ratio.denominator
+
+
+def resample_signal(x, sfreq_in, sfreq_out, axis=-1):
+    """Resample with :func:`scipy.signal.resample_poly` (polyphase FIR, Kaiser window).
+
+    The output of ``n`` input samples has ``ceil(n * up / down)`` samples; sample ``k``
+    of the output is at time ``k / sfreq_out`` (the two signals start at the same time).
+    """
+    if sfreq_in == sfreq_out:
+        return x
+    up, down = _resample_factors(float(sfreq_in), float(sfreq_out))
+    return resample_poly(x, up, down, axis=axis)
+
+
+def _match_channels(requested, available, path):
+    """Map requested names to indices; exact match first, then case-insensitive."""
+    lower = {}
+    for i, name in enumerate(available):
+        lower.setdefault(name.lower(), i)
+    idx = []
+    missing = []
+    for name in requested:
+        if name in available:
+            idx.append(available.index(name))
+        elif str(name).lower() in lower:
+            idx.append(lower[str(name).lower()])
+        else:
+            missing.append(name)
+    if missing:
+        raise ValueError(
+            f"{path}: channel(s) {missing} not found. Available channels: {list(available)}."
+        )
+    return idx
+
+
+def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="raise",
+                     header=None):
+    """Read channels of an EDF file at their native rate, optionally resampled.
+
+    Parameters
+    ----------
+    path : str or Path
+        EDF/EDF+C file (EDF+D, discontinuous, is refused).
+    channels : sequence of str or None
+        Channel labels to read, in this order (exact match, then case-insensitive).
+        ``None`` reads every signal channel (annotation channels are skipped).
+    sfreq : float or None
+        Requested common rate. ``None`` means the native rate, which must then be the
+        same for all picked channels.
+    resample_mismatched : {"raise", "resample"}
+        What to do with channels whose native rate differs from ``sfreq``:
+        ``"raise"`` raises a ``ValueError`` naming each channel and its rate;
+        ``"resample"`` resamples them with :func:`resample_signal`. With
+        ``sfreq=None`` and mixed rates, ``"resample"`` resamples to the highest rate.
+    header : Bunch or None
+        Already parsed header (from :func:`read_edf_header`).
+
+    Returns
+    -------
+    data : Bunch
+        ``signals`` float64 (n_channels, n_samples) in microvolts for voltage channels
+        (other channels keep their physical unit, see ``units``), ``ch_names``,
+        ``sfreq``, ``native_sfreqs`` (dict name -> Hz), ``resampled_channels`` (dict
+        name -> (native Hz, output Hz); empty when nothing was resampled),
+        ``units`` (output unit per channel), ``start``, ``duration``, ``header``.
+    """
+    if resample_mismatched not in ("raise", "resample"):
+        raise ValueError(
+            f"resample_mismatched must be 'raise' or 'resample', got {resample_mismatched!r}."
+        )
+    hdr = read_edf_header(path) if header is None else header
+    if hdr.edf_type == "EDF+D":
+        raise ValueError(f"{hdr.path}: discontinuous EDF+D files are not supported.")
+    signal_idx = [i for i, lab in enumerate(hdr.labels) if lab not in _ANNOTATION_LABELS]
+    signal_names = [hdr.labels[i] for i in signal_idx]
+    if channels is None:
+        idx = signal_idx
+    else:
+        if isinstance(channels, str):
+            channels = [channels]
+        idx = [signal_idx[j] for j in _match_channels(list(channels), signal_names, hdr.path)]
+    if not idx:
+        raise ValueError(f"{hdr.path}: no signal channel to read.")
+    if hdr.n_records == 0:
+        raise ValueError(f"{hdr.path}: the EDF file contains no data records (empty recording).")
+    names = [hdr.labels[i] for i in idx]
+    native = {n: float(hdr.sfreqs[i]) for n, i in zip(names, idx)}
+    rates = sorted(set(native.values()))
+    if sfreq is None:
+        if len(rates) > 1 and resample_mismatched == "raise":
+            detail = ", ".join(f"{n}: {r:g} Hz" for n, r in native.items())
+            raise ValueError(
+                f"{hdr.path}: the picked channels have different sampling rates ({detail}). "
+                "Pass sfreq=<Hz> with resample_mismatched='resample' to resample them "
+                "explicitly, or pick channels that share one rate."
+            )
+        target = float(rates[-1])
+    else:
+        target = float(sfreq)
+        mismatched = {n: r for n, r in native.items() if r != target}
+        if mismatched and resample_mismatched == "raise":
+            detail = ", ".join(f"{n}: {r:g} Hz" for n, r in mismatched.items())
+            raise ValueError(
+                f"{hdr.path}: channel(s) not sampled at the requested {target:g} Hz ({detail}) "
+                "and resample_mismatched='raise'. Use resample_mismatched='resample' to "
+                "resample them with scipy.signal.resample_poly."
+            )
+
+    nsamp = hdr.n_samples_per_record
+    offsets = np.concatenate([[0], np.cumsum(nsamp)])
+    raw = np.memmap(hdr.path, dtype="<i2", mode="r", offset=hdr.header_bytes,
+                    shape=(hdr.n_records, int(offsets[-1])))
+    n_out = int(round(hdr.duration * target))
+    signals = np.empty((len(idx), n_out), dtype=np.float64)
+    units_out = []
+    resampled = {}
+    for row, i in enumerate(idx):
+        dig = np.asarray(raw[:, offsets[i]:offsets[i + 1]], dtype=np.float64).reshape(-1)
+        dspan = hdr.digital_max[i] - hdr.digital_min[i]
+        gain = (hdr.physical_max[i] - hdr.physical_min[i]) / dspan if dspan else 1.0
+        x = (dig - hdr.digital_min[i]) * gain + hdr.physical_min[i]
+        factor = to_microvolts_factor(hdr.units[i])
+        if factor is not None:
+            if factor != 1.0:
+                x *= factor
+            units_out.append("uV")
+        else:
+            units_out.append(hdr.units[i])
+        if native[names[row]] != target:
+            x = resample_signal(x, native[names[row]], target)
+            resampled[names[row]] = (native[names[row]], target)
+        if x.shape[0] < n_out:  # pragma: no cover - resample_poly uses ceil
+            raise ValueError(f"{hdr.path}: channel {names[row]} is shorter than expected.")
+        signals[row] = x[:n_out]
+    del raw
+    return Bunch(
+        signals=signals,
+        ch_names=names,
+        sfreq=target,
+        native_sfreqs=native,
+        resampled_channels=resampled,
+        units=units_out,
+        start=hdr.start,
+        duration=hdr.duration,
+        header=hdr,
+    )
+
+
+def _hypnogram_like(n_epochs, rng):
+    """A plausible R&K stage sequence (30-s epochs) with wake edges and movement."""
+    n_epochs = int(n_epochs)
+    seq = []
+    lead = max(1, n_epochs // 6)
+    seq += ["W"] * lead
+    cycle = ["1"] * 4 + ["2"] * 20 + ["3"] * 6 + ["4"] * 10 + ["2"] * 10 + ["R"] * 12
+    while len(seq) < n_epochs - lead:
+        for stage in cycle:
+            if rng.random() < 0.01:
+                seq.append("M")
+            seq.append(stage)
+    seq = seq[: n_epochs - lead] + ["W"] * lead
+    return seq[:n_epochs]
+
+
+def _write_sleep_edf_like(folder, subject=0, night=1, *, hours=1.0, seed=0,
+                          eeg_sfreq=100, emg_sfreq=1, stages=None, extra_annotations=()):
+    """Write a Sleep-EDF-cassette-like PSG + hypnogram pair (needs ``edfio``).
+
+    Testing and benchmarking helper. The PSG has ``EEG Fpz-Cz``, ``EEG Pz-Oz``,
+    ``EOG horizontal`` at ``eeg_sfreq`` and ``EMG submental`` at ``emg_sfreq``; the
+    hypnogram (EDF+ annotations, runs of equal stages merged as in Sleep-EDF) ends
+    with a ``Sleep stage ?`` annotation reaching beyond the end of the signal.
+
+    Returns ``(psg_path, hypnogram_path, stages)`` where ``stages`` is the R&K code
+    of each 30-s epoch ('W', '1', '2', '3', '4', 'R', 'M' = movement).
+    """
+    import datetime
+
+    import edfio
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    if stages is None:
+        stages = _hypnogram_like(int(round(hours * 120)), rng)
+    stages = list(stages)
+    n_sec = 30 * len(stages)
+    t = np.arange(n_sec * eeg_sfreq) / eeg_sfreq
+    # stage-dependent slow-wave amplitude so that the data are not pure noise
+    amp = np.repeat([{"3": 60.0, "4": 80.0}.get(s, 10.0) for s in stages], 30 * eeg_sfreq)
+    eeg1 = amp * np.sin(2 * np.pi * 1.0 * t) + 10 * rng.standard_normal(t.size)
+    eeg2 = 0.5 * amp * np.sin(2 * np.pi * 1.5 * t) + 10 * rng.standard_normal(t.size)
+    eog = 30 * rng.standard_normal(t.size)
+    emg = np.repeat([{"W": 8.0, "R": 1.0}.get(s, 3.0) for s in stages], 30 * emg_sfreq)
+    emg = emg + 0.2 * rng.random(emg.size)
+    signals = [
+        edfio.EdfSignal(eeg1, eeg_sfreq, label="EEG Fpz-Cz", physical_dimension="uV",
+                        physical_range=(-500, 500)),
+        edfio.EdfSignal(eeg2, eeg_sfreq, label="EEG Pz-Oz", physical_dimension="uV",
+                        physical_range=(-500, 500)),
+        edfio.EdfSignal(eog, eeg_sfreq, label="EOG horizontal", physical_dimension="uV",
+                        physical_range=(-500, 500)),
+        edfio.EdfSignal(emg, emg_sfreq, label="EMG submental", physical_dimension="uV",
+                        physical_range=(0, 20)),
+    ]
+    start = datetime.time(22, 30, 0)
+    edf = edfio.Edf(signals, starttime=start, data_record_duration=30.0)
+    psg = folder / f"SC4{subject:02d}{night}E0-PSG.edf"
+    edf.write(psg)
+    names = {"W": "Sleep stage W", "1": "Sleep stage 1", "2": "Sleep stage 2",
+             "3": "Sleep stage 3", "4": "Sleep stage 4", "R": "Sleep stage R",
+             "M": "Movement time", "?": "Sleep stage ?"}
+    annotations = []
+    i = 0
+    while i < len(stages):
+        j = i
+        while j < len(stages) and stages[j] == stages[i]:
+            j += 1
+        annotations.append(edfio.EdfAnnotation(30.0 * i, 30.0 * (j - i), names[stages[i]]))
+        i = j
+    annotations.append(edfio.EdfAnnotation(float(n_sec), 3600.0, "Sleep stage ?"))
+    for onset, duration, text in extra_annotations:
+        annotations.append(edfio.EdfAnnotation(onset, duration, text))
+    hyp = edfio.Edf([], starttime=start, annotations=annotations)
+    hyp_path = folder / f"SC4{subject:02d}{night}EC-Hypnogram.edf"
+    hyp.write(hyp_path)
+    return psg, hyp_path, stages
