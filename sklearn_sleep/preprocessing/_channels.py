@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._validation import check_epochs, check_sfreq
+from ..utils._validation import check_epochs
 
 __all__ = ["ChannelPicker"]
 
@@ -30,6 +30,23 @@ def _check_info_sfreq(X, sfreq, name="sfreq"):
             )
 
 
+def _epochs_to_array(X):
+    """``mne.Epochs`` -> ndarray with voltage channels in µV; other inputs unchanged.
+
+    ``Epochs.get_data(units="uV")`` refuses recordings that mix channel types (EEG, EOG
+    and EMG), so voltage channels (FIFF unit V) are scaled by 1e6 here and other
+    channels are left in their SI unit.
+    """
+    if not (hasattr(X, "get_data") and hasattr(X, "info")):
+        return X
+    from mne.io.constants import FIFF
+
+    data = X.get_data()
+    volts = np.array([ch["unit"] == FIFF.FIFF_UNIT_V for ch in X.info["chs"]])
+    factors = np.where(volts, 1e6, 1.0)
+    return data * factors[None, :, None]
+
+
 class _EpochTransformer(TransformerMixin, BaseEstimator):
     """Base class: validation of 3-D epoch arrays and the fit/transform shape contract.
 
@@ -43,7 +60,7 @@ class _EpochTransformer(TransformerMixin, BaseEstimator):
     def _check_input(self, X, *, reset):
         if not reset:
             check_is_fitted(self)
-        X = check_epochs(X, name="X", ndim=3, dtype=None)
+        X = check_epochs(_epochs_to_array(X), name="X", ndim=3, dtype=None)
         if reset:
             self.n_channels_in_ = int(X.shape[1])
             self.n_times_in_ = int(X.shape[2])

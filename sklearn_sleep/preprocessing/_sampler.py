@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 
 from ..utils._validation import check_epochs, check_labels_match
+from ._channels import _epochs_to_array
 
 __all__ = ["EpochSampler"]
 
@@ -121,8 +122,7 @@ class EpochSampler(BaseSampler):
             Same trailing shape and dtype as ``X``.
         y_resampled : ndarray of shape (n_resampled,)
         """
-        if hasattr(X, "get_data") and hasattr(X, "info"):  # mne.Epochs -> array in uV
-            X = check_epochs(X, name="X", min_ndim=2, dtype=None)
+        X = _epochs_to_array(X)  # mne.Epochs -> array in µV
         return super().fit_resample(X, y, **params)
 
     def __sklearn_tags__(self):

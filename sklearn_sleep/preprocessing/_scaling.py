@@ -18,7 +18,7 @@ deployment. :class:`EpochScaler` (per epoch) is stateless and safe inside Pipeli
 import numpy as np
 
 from ..utils._validation import check_epochs
-from ._channels import _EpochTransformer
+from ._channels import _epochs_to_array, _EpochTransformer
 
 __all__ = ["EpochScaler", "scale_recordings"]
 
@@ -155,7 +155,7 @@ def scale_recordings(X, recordings, method="robust"):
     (6, 1, 50)
     """
     _check_method(method)
-    X = check_epochs(X, name="X", ndim=3, dtype=None)
+    X = check_epochs(_epochs_to_array(X), name="X", ndim=3, dtype=None)
     recordings = np.asarray(recordings)
     if recordings.ndim != 1 or len(recordings) != len(X):
         raise ValueError(
