@@ -1,0 +1,306 @@
+"""Tests of the mouse EEG/EMG networks: MouseCNN, MouseCNNAttention, MouseTransformer."""
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_sleep.metrics import sleep_scoring
+from sklearn_sleep.models import (
+    MouseCNN,
+    MouseCNNAttention,
+    MouseCNNAttentionClassifier,
+    MouseCNNClassifier,
+    MouseTransformer,
+    MouseTransformerClassifier,
+)
+from sklearn_sleep.models._mouse_blocks import log_spectrum, warmup_cosine
+
+# (module, classifier, exact parameter count, a module hyper-parameter to grid-search)
+NETS = {
+    "cnn": (MouseCNN, MouseCNNClassifier, 37_391, ("hidden", [None, 8])),
+    "attention": (MouseCNNAttention, MouseCNNAttentionClassifier, 126_095,
+                  ("attn_dropout", [0.0, 0.1])),
+    "transformer": (MouseTransformer, MouseTransformerClassifier, 2_459_139,
+                    ("n_layers", [1, 2])),
+}
+# small but faithful-in-structure settings for the fast tests
+FAST_MODULE = {
+    "cnn": {},
+    "attention": {},
+    "transformer": {"n_layers": 1, "d_model": 32, "n_heads": 4, "d_ff": 64,
+                    "head_hidden": 32},
+}
+
+
+def _mouse_data(n_per_class=12, n_subjects=4, n_times=512, seed=0):
+    """Mouse-like epochs: NREM = strong delta EEG + low EMG, REM = theta EEG + flat EMG,
+    W = fast low-amplitude EEG + high EMG. 1-s epochs at 512 Hz by default."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_times) / 512.0
+    X, y = [], []
+    for stage in ("W", "NREM", "REM"):
+        for _ in range(n_per_class):
+            ph = rng.uniform(0, 2 * np.pi)
+            noise = rng.standard_normal((2, n_times))
+            if stage == "NREM":
+                eeg, emg = 3.0 * np.sin(2 * np.pi * rng.uniform(1.5, 3.0) * t + ph), 0.3 * noise[1]
+            elif stage == "REM":
+                eeg, emg = 1.5 * np.sin(2 * np.pi * rng.uniform(6.0, 8.0) * t + ph), 0.05 * noise[1]
+            else:
+                eeg, emg = 0.8 * np.sin(2 * np.pi * rng.uniform(15, 25) * t + ph), 2.0 * noise[1]
+            X.append(np.stack([eeg + 0.3 * noise[0], emg]))
+            y.append(stage)
+    order = rng.permutation(len(y))
+    X = np.asarray(X, dtype=np.float32)[order]
+    y = np.asarray(y)[order]
+    groups = np.arange(len(y)) % n_subjects
+    return X, y, groups
+
+
+def _classifier(name, **kwargs):
+    _, clf_cls, _, _ = NETS[name]
+    params = dict(max_epochs=2, batch_size=16, lr=1e-2, device="cpu", random_state=0,
+                  warmup_epochs=0)
+    params.update({f"module__{k}": v for k, v in FAST_MODULE[name].items()})
+    params.update(kwargs)
+    return clf_cls(**params)
+
+
+def _module_hyperparameter(name, module):
+    """Read back, from the built network, the hyper-parameter that is grid-searched."""
+    if name == "cnn":
+        return module.head[0].out_features if isinstance(module.head, torch.nn.Sequential) else None
+    if name == "attention":
+        return module.eeg_branch.blocks[0].attn.dropout
+    return len(module.eeg_encoder.encoder.layers)
+
+
+def _n_params(module):
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+# ----------------------------------------------------------------------------- modules
+@pytest.mark.parametrize("name", list(NETS))
+def test_output_shape_and_param_count(name):
+    module_cls, _, n_params, _ = NETS[name]
+    net = module_cls().eval()
+    assert _n_params(net) == n_params
+    out = net(torch.randn(3, 2, 512))
+    assert out.shape == (3, 3)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_channel_indices_pick_modalities(name):
+    module_cls = NETS[name][0]
+    torch.manual_seed(0)
+    net = module_cls(n_chans=3, eeg_index=2, emg_index=0, **FAST_MODULE[name]).eval()
+    x = torch.randn(2, 3, 512)
+    ref = net(x)
+    x_other = x.clone()
+    x_other[:, 1] = 100.0  # unused channel
+    torch.testing.assert_close(net(x_other), ref)
+    with pytest.raises(ValueError, match="emg_index=5 is out of range"):
+        module_cls(n_chans=3, emg_index=5)
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_one_gradient_step_reduces_loss(name):
+    module_cls = NETS[name][0]
+    torch.manual_seed(0)
+    X, y, _ = _mouse_data(n_per_class=4)
+    x, target = torch.as_tensor(X), torch.as_tensor(np.unique(y, return_inverse=True)[1])
+    net = module_cls(**FAST_MODULE[name])
+    net.train()
+    for m in net.modules():  # deterministic loss: no dropout
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+    opt = torch.optim.SGD(net.parameters(), lr=1e-2)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    before = loss_fn(net(x), target)
+    before.backward()
+    opt.step()
+    with torch.no_grad():
+        after = loss_fn(net(x), target)
+    assert after.item() < before.item()
+
+
+def test_fft_branch_matches_numpy_and_precomputed_channels():
+    x = torch.randn(2, 1, 512)
+    expected = np.log1p(np.abs(np.fft.rfft(x.numpy().astype(np.float64), axis=-1)))
+    np.testing.assert_allclose(log_spectrum(x).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+    # spectra appended as extra channels (zero-padded) give the same logits
+    X = torch.randn(3, 2, 512)
+    spec = torch.log1p(torch.fft.rfft(X, dim=-1).abs())
+    padded = torch.zeros_like(X)
+    padded[..., :257] = spec
+    X4 = torch.cat([X, padded], dim=1)
+    torch.manual_seed(0)
+    inside = MouseCNN().eval()
+    torch.manual_seed(0)
+    outside = MouseCNN(n_chans=4, fft_channels=(2, 3)).eval()
+    torch.testing.assert_close(outside(X4), inside(X), rtol=1e-4, atol=1e-4)
+
+
+def test_fft_features_append_pipeline_input():
+    FFTFeatures = pytest.importorskip("sklearn_sleep.preprocessing").FFTFeatures
+    try:
+        X4 = FFTFeatures(sfreq=512, append=True).fit_transform(
+            np.random.default_rng(0).standard_normal((3, 2, 512)).astype(np.float32)
+        )
+    except (NotImplementedError, TypeError, AttributeError):
+        pytest.skip("FFTFeatures(append=True) not available yet")
+    X = torch.as_tensor(X4[:, :2])
+    torch.manual_seed(0)
+    inside = MouseCNN().eval()
+    torch.manual_seed(0)
+    outside = MouseCNN(n_chans=4, fft_channels=(2, 3)).eval()
+    torch.testing.assert_close(outside(torch.as_tensor(X4)), inside(X), rtol=1e-4, atol=1e-4)
+
+
+def test_attention_heads_must_divide_width():
+    with pytest.raises(ValueError, match="heads \\(3\\) must divide the block width \\(16\\)"):
+        MouseCNNAttention(n_heads=(3, 4, 4))
+
+
+def test_transformer_patch_count_from_n_times():
+    net = MouseTransformer(n_times=256, n_layers=1)
+    assert net.n_patches == 16
+    assert net.eeg_encoder.pos_embed.shape == (1, 17, 128)
+    assert net(torch.randn(2, 2, 256)).shape == (2, 3)
+    with pytest.raises(ValueError, match="n_times=500 is not divisible by patch_len=16"):
+        MouseTransformer(n_times=500)
+
+
+def test_warmup_cosine_schedule():
+    factors = [warmup_cosine(e, 5, 50) for e in range(50)]
+    np.testing.assert_allclose(factors[:5], [(e + 1) / 6 for e in range(5)])
+    assert factors[5] == 1.0
+    np.testing.assert_allclose(factors[5 + 45 // 2], 0.5 * (1 + math.cos(math.pi * 22 / 45)))
+    assert all(a >= b for a, b in zip(factors[5:], factors[6:]))
+    assert [warmup_cosine(e, 0, 4) for e in range(4)] == pytest.approx(
+        [1.0, 0.5 * (1 + math.cos(math.pi / 4)), 0.5, 0.5 * (1 + math.cos(3 * math.pi / 4))]
+    )
+
+
+# ------------------------------------------------------------------------- classifiers
+@pytest.mark.parametrize("name", list(NETS))
+def test_paper_defaults(name):
+    clf = NETS[name][1]()
+    params = clf.get_params()
+    assert params["optimizer"] is torch.optim.AdamW
+    assert params["optimizer__weight_decay"] == 1e-2
+    assert params["batch_size"] == 256 and params["max_epochs"] == 50
+    assert params["class_weight"] == "balanced" and params["sfreq"] == 512.0
+    assert params["lr"] == (3e-4 if name == "transformer" else 1e-3)
+    assert params["warmup_epochs"] == (5 if name == "transformer" else 0)
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_classifier_learns_known_stages(name):
+    X, y, _ = _mouse_data(n_per_class=16, seed=0)
+    X_test, y_test, _ = _mouse_data(n_per_class=10, seed=1)
+    lr = 1e-3 if name == "transformer" else 1e-2
+    clf = _classifier(name, max_epochs=4, lr=lr)
+    assert clf.fit(X, y) is clf
+    assert clf.score(X_test, y_test) > 0.7  # chance is 1/3
+    # string labels round-trip, in canonical stage order
+    assert list(clf.classes_) == ["W", "NREM", "REM"]
+    pred = clf.predict(X_test)
+    assert pred.dtype.kind == "U" and set(pred) <= {"W", "NREM", "REM"}
+    # cosine schedule was stepped once per epoch from max_epochs
+    lrs = [clf.history[i, "event_lr"] for i in range(4)]
+    np.testing.assert_allclose(lrs, [lr * warmup_cosine(e, 0, 4) for e in range(4)])
+    # class weights are the 'balanced' ones (classes are balanced here)
+    np.testing.assert_allclose(clf.class_weight_, np.ones(3))
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_estimator_contract(name):
+    X, y, _ = _mouse_data(n_per_class=4)
+    clf = _classifier(name, max_epochs=1)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    grid_param, values = NETS[name][3]
+    clf.set_params(**{f"module__{grid_param}": values[1]})
+    cloned = clone(clf)
+    assert cloned.get_params()[f"module__{grid_param}"] == values[1]
+    assert cloned.get_params()["warmup_epochs"] == 0
+    clf.fit(X, y)
+    assert _module_hyperparameter(name, clf.module_) == values[1]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3) and isinstance(proba, np.ndarray)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), proba)
+    with pytest.raises(ValueError, match=r"\(2, 512\), got \(2, 256\)"):
+        clf.predict(X[:, :, :256])
+
+
+def test_module_hyperparameter_reaches_network():
+    X, y, _ = _mouse_data(n_per_class=4)
+    clf = _classifier("cnn", max_epochs=1, module__hidden=8).fit(X, y)
+    assert isinstance(clf.module_.head, torch.nn.Sequential)
+    assert clf.module_.head[0].out_features == 8
+    clf = _classifier("transformer", max_epochs=1, module__n_layers=2).fit(X, y)
+    assert len(clf.module_.eeg_encoder.encoder.layers) == 2
+    # the scheduler can be switched off: constant learning rate
+    clf = _classifier("cnn", max_epochs=2, callbacks__lr_scheduler=None).fit(X, y)
+    assert [clf.history[i, "train_loss"] is not None for i in range(2)] == [True, True]
+    assert clf.optimizer_.param_groups[0]["lr"] == clf.lr
+
+
+def _scale(X):
+    return X / (X.std(axis=-1, keepdims=True) + 1e-6)
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_pipeline_cross_validate_and_grid_search(name):
+    X, y, groups = _mouse_data(n_per_class=6, n_subjects=4)
+    pipe = Pipeline([("scale", FunctionTransformer(_scale)), ("net", _classifier(name, max_epochs=1))])
+    cv = cross_validate(pipe, X, y, groups=groups, cv=GroupKFold(2), scoring=sleep_scoring())
+    for key in ("test_accuracy", "test_macro_f1", "test_kappa", "test_gmean"):
+        assert cv[key].shape == (2,) and np.all(np.isfinite(cv[key]))
+    grid_param, values = NETS[name][3]
+    search = GridSearchCV(
+        pipe, {f"net__module__{grid_param}": values, "net__lr": [1e-3, 1e-2]}, cv=GroupKFold(2)
+    )
+    search.fit(X, y, groups=groups)
+    assert set(search.best_params_) == {f"net__module__{grid_param}", "net__lr"}
+    assert search.predict(X).shape == (len(X),)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(NETS))
+def test_full_size_network_learns(name):
+    X, y, _ = _mouse_data(n_per_class=30, seed=0)
+    X_test, y_test, _ = _mouse_data(n_per_class=20, seed=1)
+    clf = NETS[name][1](max_epochs=6, batch_size=32, device="cpu", random_state=0,
+                        warmup_epochs=1, lr=1e-3 if name == "transformer" else 1e-2)
+    clf.fit(X, y)
+    assert clf.score(X_test, y_test) > 0.8
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(NETS))
+def test_gpu_mixed_precision_fit(name):
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    X, y, _ = _mouse_data(n_per_class=8)
+    clf = NETS[name][1](max_epochs=1, batch_size=16, device="cuda", mixed_precision=True,
+                        random_state=0)
+    clf.fit(X, y)
+    assert next(clf.module_.parameters()).is_cuda
+    proba = clf.predict_proba(X)
+    assert isinstance(proba, np.ndarray) and proba.shape == (len(X), 3)
+    assert np.all(np.isfinite(proba))
+    assert set(clf.predict(X)) <= {"W", "NREM", "REM"}
