@@ -1,0 +1,303 @@
+"""Tests of atomic writes, the SleepStager meta-estimator and model files."""
+
+import os
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+import sklearn_sleep.persistence as persistence
+from sklearn_sleep._atomic import atomic_write
+from sklearn_sleep.models import SleepNetClassifier
+from sklearn_sleep.persistence import (
+    FORMAT_NAME,
+    IncompatibleModelError,
+    ModelFileError,
+    SleepStager,
+    load_model,
+    read_model_metadata,
+)
+
+CH = ["EEG Fpz-Cz", "EOG horizontal", "EMG submental"]
+SFREQ, EPOCH_S = 50.0, 2.0  # 100 samples per epoch
+STAGES = np.array(["W", "N2", "REM"])
+
+
+def log_power(X):
+    return np.log(np.mean(np.asarray(X, dtype=np.float64) ** 2, axis=2))
+
+
+def make_data(n=90, seed=0):
+    """Epochs whose per-channel power encodes the stage: the answer is known."""
+    rng = np.random.default_rng(seed)
+    y = STAGES[np.arange(n) % 3]
+    scale = {"W": [1, 1, 4], "N2": [4, 1, 1], "REM": [1, 4, 0.5]}
+    X = np.stack([rng.normal(size=(3, 100)) * np.asarray(scale[s])[:, None] for s in y])
+    return X.astype(np.float32), y
+
+
+def make_stager():
+    pipe = make_pipeline(FunctionTransformer(log_power), StandardScaler(), LogisticRegression())
+    return SleepStager(pipe, ch_names=CH, sfreq=SFREQ, epoch_seconds=EPOCH_S)
+
+
+# ----------------------------------------------------------------------- atomic write
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out.txt"
+    with atomic_write(target) as f:
+        f.write("first")
+    assert target.read_text() == "first"
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_write(target) as f:
+            f.write("half-written")
+            raise RuntimeError("boom")
+    assert target.read_text() == "first"  # old content intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]  # no temp file
+
+
+def test_atomic_write_exception_leaves_no_file(tmp_path):
+    target = tmp_path / "model.bin"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_write(target, "wb") as f:
+            f.write(b"\x00" * 1000)
+            raise KeyboardInterrupt
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_modes_and_errors(tmp_path):
+    with atomic_write(tmp_path / "b.bin", "wb") as f:
+        f.write(b"abc")
+    assert (tmp_path / "b.bin").read_bytes() == b"abc"
+    with pytest.raises(FileExistsError):
+        with atomic_write(tmp_path / "b.bin", "xb") as f:
+            f.write(b"x")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        with atomic_write(tmp_path / "nope" / "x.txt") as f:
+            f.write("x")
+    with pytest.raises(ValueError, match="mode"):
+        with atomic_write(tmp_path / "x.txt", "a"):
+            pass
+    # a new file gets normal permissions (not mkstemp's 0600)
+    mode = (tmp_path / "b.bin").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+
+
+# ------------------------------------------------------------------------ SleepStager
+def test_stager_fit_predict_learns_known_answer():
+    X, y = make_data()
+    stager = make_stager()
+    assert stager.fit(X, y) is stager
+    Xt, yt = make_data(seed=1)
+    assert stager.score(Xt, yt) > 0.9
+    proba = stager.predict_proba(Xt)
+    assert proba.shape == (len(Xt), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(stager.classes_) == set(STAGES)
+    assert stager.n_times_ == 100 and stager.ch_names_ == CH
+    # delegates: same answer as the wrapped pipeline fitted alone
+    alone = clone(stager.estimator).fit(X, y)
+    np.testing.assert_array_equal(stager.predict(Xt), alone.predict(Xt))
+    assert stager.metadata_["ch_names"] == CH
+    assert stager.metadata_["versions"]["sklearn_sleep"]
+
+
+def test_stager_estimator_contract():
+    stager = make_stager()
+    params = stager.get_params()
+    assert params["ch_names"] == CH and params["sfreq"] == SFREQ
+    assert "estimator__logisticregression__C" in params
+    stager.set_params(estimator__logisticregression__C=0.5)
+    assert stager.estimator.named_steps["logisticregression"].C == 0.5
+    cloned = clone(stager)
+    assert cloned.get_params()["estimator__logisticregression__C"] == 0.5
+    with pytest.raises(NotFittedError):
+        stager.predict(make_data()[0])
+    X, y = make_data()
+    stager.fit(X, y)
+    assert not hasattr(stager.estimator, "classes_")  # the given estimator is not fitted
+    restored = pickle.loads(pickle.dumps(stager))
+    np.testing.assert_array_equal(restored.predict(X), stager.predict(X))
+
+
+def test_stager_refuses_incompatible_input():
+    X, y = make_data()
+    stager = make_stager().fit(X, y)
+    with pytest.raises(ValueError, match=r"missing from the input: \['EMG submental'\]; "
+                                         r"not used by the model: \['EMG chin'\]"):
+        stager.predict(X, ch_names=["EEG Fpz-Cz", "EOG horizontal", "EMG chin"])
+    with pytest.raises(ValueError, match=r"100 Hz.*Resample it first"):
+        stager.predict(X, sfreq=100)
+    with pytest.raises(ValueError, match=r"epochs of 100 samples \(2 s at 50 Hz\), got 150"):
+        stager.predict(np.zeros((4, 3, 150), np.float32))
+    with pytest.raises(ValueError, match="expects 3 channels"):
+        stager.predict(X[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        bad = X.copy()
+        bad[0, 0, 0] = np.nan
+        stager.predict(bad)
+    # same channels in another order: reordered by name, same predictions
+    perm = [2, 0, 1]
+    np.testing.assert_array_equal(
+        stager.predict(X[:, perm], ch_names=[CH[i] for i in perm], sfreq=SFREQ),
+        stager.predict(X),
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"ch_names": "EEG"}, "sequence of channel names"),
+        ({"ch_names": ["a", "a", "b"]}, "duplicate"),
+        ({"sfreq": -1}, "sfreq must be a positive"),
+        ({"epoch_seconds": 0}, "epoch_seconds must be a positive"),
+        ({"sfreq": 33.3}, "whole number of samples"),
+    ],
+)
+def test_stager_bad_settings_raise_at_fit(kwargs, match):
+    X, y = make_data()
+    stager = make_stager().set_params(**kwargs)  # __init__/set_params do not validate
+    with pytest.raises(ValueError, match=match):
+        stager.fit(X, y)
+
+
+def test_stager_fit_checks_shape():
+    X, y = make_data()
+    with pytest.raises(ValueError, match="expects 3 channels"):
+        make_stager().fit(X[:, :2], y)
+    with pytest.raises(ValueError, match="different lengths"):
+        make_stager().fit(X, y[:-1])
+
+
+# ---------------------------------------------------------------------- save / load
+def test_save_load_round_trip(tmp_path):
+    X, y = make_data()
+    stager = make_stager().fit(X, y)
+    path = stager.save(tmp_path / "model.joblib")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib"]
+    loaded = load_model(path)
+    assert isinstance(loaded, SleepStager)
+    np.testing.assert_array_equal(loaded.predict(X), stager.predict(X))
+    meta = read_model_metadata(path)
+    assert meta["ch_names"] == CH and meta["sfreq"] == SFREQ and meta["n_times"] == 100
+    assert meta["epoch_seconds"] == EPOCH_S and meta["classes"] == ["N2", "REM", "W"]
+    assert {"sklearn_sleep", "scikit-learn", "torch", "numpy"} <= set(meta["versions"])
+    payload = joblib.load(path)  # plain joblib can read it too
+    assert payload["format"] == FORMAT_NAME and payload["format_version"] == 1
+
+
+def test_load_corrupt_truncated_and_missing(tmp_path):
+    X, y = make_data()
+    path = make_stager().fit(X, y).save(tmp_path / "model.joblib")
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.joblib"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match=r"truncated\.joblib.*truncated, corrupt"):
+        load_model(truncated)
+    garbage = tmp_path / "garbage.joblib"
+    garbage.write_bytes(b"this is not a model" * 10)
+    with pytest.raises(ModelFileError, match="garbage.joblib"):
+        load_model(garbage)
+    with pytest.raises(FileNotFoundError, match="missing.joblib"):
+        load_model(tmp_path / "missing.joblib")
+    joblib.dump({"weights": [1, 2]}, tmp_path / "dict.joblib")
+    with pytest.raises(ModelFileError, match="does not contain a model"):
+        load_model(tmp_path / "dict.joblib")
+
+
+def _payload_with_version(stager, version, path):
+    meta = dict(stager.metadata_)
+    meta["versions"] = dict(meta["versions"], sklearn_sleep=version)
+    joblib.dump({"format": FORMAT_NAME, "format_version": 1, "metadata": meta,
+                 "model": stager}, path)
+    return path
+
+
+def test_version_checks(tmp_path, monkeypatch):
+    X, y = make_data()
+    stager = make_stager().fit(X, y)
+    monkeypatch.setattr(persistence, "__version__", "1.4.2")
+    with pytest.raises(IncompatibleModelError, match=r"sklearn_sleep 2\.0\.0.*major"):
+        load_model(_payload_with_version(stager, "2.0.0", tmp_path / "major.joblib"))
+    with pytest.warns(UserWarning, match=r"saved with sklearn_sleep 1\.3\.0"):
+        load_model(_payload_with_version(stager, "1.3.0", tmp_path / "minor.joblib"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(_payload_with_version(stager, "1.4.0", tmp_path / "patch.joblib"))
+    future = tmp_path / "future.joblib"
+    joblib.dump({"format": FORMAT_NAME, "format_version": 99, "metadata": {}, "model": stager},
+                future)
+    with pytest.raises(ModelFileError, match="format version 99"):
+        load_model(future)
+
+
+def test_plain_joblib_pipeline_loads_with_warning(tmp_path):
+    X, y = make_data()
+    pipe = make_stager().estimator.fit(X, y)
+    joblib.dump(pipe, tmp_path / "pipe.joblib")
+    with pytest.warns(UserWarning, match="without metadata"):
+        loaded = load_model(tmp_path / "pipe.joblib")
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+
+
+class TinyNet(torch.nn.Module):
+    """Log channel power -> linear layer: enough to learn make_data's stages."""
+
+    def __init__(self, n_chans, n_classes):
+        super().__init__()
+        self.fc = torch.nn.Linear(n_chans, n_classes)
+
+    def forward(self, x):
+        return self.fc(torch.log(x.pow(2).mean(-1) + 1e-6))
+
+
+def _tiny_net(device="cpu"):
+    return SleepNetClassifier(TinyNet, max_epochs=40, lr=0.05, batch_size=32, random_state=0,
+                              device=device)
+
+
+def test_network_stager_save_load_on_cpu(tmp_path):
+    X, y = make_data()
+    stager = SleepStager(_tiny_net(), ch_names=CH, sfreq=SFREQ, epoch_seconds=EPOCH_S)
+    stager.fit(X, y)
+    assert stager.score(X, y) > 0.9
+    path = stager.save(tmp_path / "net.joblib")
+    loaded = load_model(path)
+    np.testing.assert_allclose(loaded.predict_proba(X), stager.predict_proba(X), atol=1e-6)
+    assert loaded.estimator_.device == "cpu"
+    assert "SleepNetClassifier" in read_model_metadata(path)["estimator_class"]
+
+
+@pytest.mark.gpu
+def test_network_trained_on_cuda_loads_on_cpu(tmp_path):
+    import subprocess
+    import sys
+
+    X, y = make_data()
+    stager = SleepStager(_tiny_net("cuda"), ch_names=CH, sfreq=SFREQ, epoch_seconds=EPOCH_S)
+    stager.fit(X, y)
+    path = stager.save(tmp_path / "cuda.joblib")
+    np.save(tmp_path / "X.npy", X)
+    expected = stager.predict(X)
+    code = (
+        "import sys, numpy as np; sys.path.insert(0, sys.argv[3]);"
+        "from sklearn_sleep.persistence import load_model;"
+        "m = load_model(sys.argv[1]); X = np.load(sys.argv[2]);"
+        "print(m.estimator_.device); print(','.join(m.predict(X)))"
+    )
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "X.npy"),
+                          os.path.dirname(__file__)], env=env, capture_output=True, text=True,
+                         check=True, timeout=300).stdout.splitlines()
+    assert out[0] == "cpu"
+    assert out[1].split(",") == expected.tolist()
