@@ -180,8 +180,10 @@ def _read_excerpt(path, k, *, source, channels, sfreq, resample_mismatched):
         if not edf.is_file():
             raise FileNotFoundError(f"{edf} not found: source='edf' needs the EDF version of "
                                     f"excerpt {k} (only some excerpts have one).")
+        # without an explicit sfreq, mixed rates always raise (never a silent choice)
         sig = read_edf_signals(edf, channels, sfreq=sfreq,
-                               resample_mismatched=resample_mismatched)
+                               resample_mismatched="raise" if sfreq is None
+                               else resample_mismatched)
         n_expected = int(round(duration * sig.sfreq))
         if sig.signals.shape[1] < n_expected:
             raise ValueError(f"{edf}: {sig.duration:g} s of signal for a hypnogram of "
@@ -221,7 +223,8 @@ def load_dreams(path=None, excerpts=None, *, epoch_seconds=30, sfreq=None, sourc
         Channels to pick (``source="edf"``); a missing name raises, listing the
         available channels.
     resample_mismatched : {"resample", "raise"}, default="resample"
-        With ``sfreq`` given: resample (:func:`scipy.signal.resample_poly`, recorded
+        Only used with ``sfreq`` given (with ``sfreq=None``, channels of an EDF at
+        different rates always raise): resample (:func:`scipy.signal.resample_poly`, recorded
         in ``resampled_channels``) or raise for channels at another rate.
     return_X_y : bool, default=False
 
