@@ -1,6 +1,7 @@
 """Imbalanced-learn samplers for 3-D epoch arrays."""
 
 import numpy as np
+from scipy.sparse import issparse
 from imblearn.base import BaseSampler
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
@@ -122,8 +123,40 @@ class EpochSampler(BaseSampler):
             Same trailing shape and dtype as ``X``.
         y_resampled : ndarray of shape (n_resampled,)
         """
-        X = _epochs_to_array(X)  # mne.Epochs -> array in µV
+        X = self._pre_check(X, y)
         return super().fit_resample(X, y, **params)
+
+    def fit(self, X, y, **params):
+        """Check the inputs (use :meth:`fit_resample`; a Pipeline does).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, ...) or mne.Epochs
+            Epochs.
+        y : array-like of shape (n_epochs,)
+            Labels.
+        **params : dict
+            Ignored.
+
+        Returns
+        -------
+        self : EpochSampler
+        """
+        X = self._pre_check(X, y)
+        return super().fit(X, y, **params)
+
+    @staticmethod
+    def _pre_check(X, y):
+        if issparse(X):
+            raise TypeError(
+                "EpochSampler does not support sparse input; it resamples dense epoch "
+                "arrays (n_epochs, n_channels, n_times). Use the wrapped sampler directly."
+            )
+        if y is None:
+            raise ValueError(
+                "EpochSampler requires y to be passed, but the target y is None."
+            )
+        return _epochs_to_array(X)  # mne.Epochs -> array in µV
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
