@@ -8,11 +8,12 @@ NotFittedError, wrong ndim / NaN / shape mismatch, refit independence).
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_sleep.features import BandPowerFeatures
@@ -29,9 +30,6 @@ from sklearn_sleep.preprocessing import (
 
 SFREQ = 100
 
-# scikit-learn announces (with a SkipTestWarning) that its 2-D checks cannot feed
-# 3-D-only estimators; the contract test below covers them.
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 
 
 def _transformers():
@@ -70,8 +68,16 @@ def _expected_failed_checks(estimator):
     return {}
 
 
-@parametrize_with_checks(_transformers() + [EpochSampler()],
-                         expected_failed_checks=_expected_failed_checks)
+# scikit-learn announces (SkipTestWarning, at collection) that its 2-D checks cannot
+# feed 3-D-only estimators; the contract test below covers them instead.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", SkipTestWarning)
+    _sklearn_checks = parametrize_with_checks(
+        _transformers() + [EpochSampler()], expected_failed_checks=_expected_failed_checks
+    )
+
+
+@_sklearn_checks
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
