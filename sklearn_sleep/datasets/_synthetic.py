@@ -884,9 +884,10 @@ def make_synthetic_psg(
             subjects.append(s)
 
     n_ch = len(picks)
-    X = np.concatenate(
-        [sig.reshape(n_ch, n_epochs, n_per_epoch).transpose(1, 0, 2) for sig in signals]
-    )
+    X = np.empty((len(signals) * n_epochs, n_ch, n_per_epoch), dtype=np.float32)
+    for r, sig in enumerate(signals):
+        X[r * n_epochs:(r + 1) * n_epochs] = sig.reshape(
+            n_ch, n_epochs, n_per_epoch).transpose(1, 0, 2)
     y = np.concatenate(labels).astype(object)
     groups = np.repeat(np.asarray(subjects, dtype=int), n_epochs)
     recordings = np.repeat(np.asarray(rec_names, dtype=object), n_epochs)
