@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import check_epochs
+from ..utils._validation import epochs_to_microvolts as _epochs_to_array
 
 __all__ = ["ChannelPicker"]
 
@@ -28,23 +29,6 @@ def _check_info_sfreq(X, sfreq, name="sfreq"):
                 f"{name}={sfreq:g} Hz does not match the sampling rate of the mne.Epochs "
                 f"({data_sfreq:g} Hz)."
             )
-
-
-def _epochs_to_array(X):
-    """``mne.Epochs`` -> ndarray with voltage channels in µV; other inputs unchanged.
-
-    ``Epochs.get_data(units="uV")`` refuses recordings that mix channel types (EEG, EOG
-    and EMG), so voltage channels (FIFF unit V) are scaled by 1e6 here and other
-    channels are left in their SI unit.
-    """
-    if not (hasattr(X, "get_data") and hasattr(X, "info")):
-        return X
-    from mne.io.constants import FIFF
-
-    data = X.get_data()
-    volts = np.array([ch["unit"] == FIFF.FIFF_UNIT_V for ch in X.info["chs"]])
-    factors = np.where(volts, 1e6, 1.0)
-    return data * factors[None, :, None]
 
 
 class _EpochTransformer(TransformerMixin, BaseEstimator):

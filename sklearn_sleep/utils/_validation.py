@@ -10,7 +10,30 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_epochs", "check_labels_match", "check_sfreq", "check_is_3d"]
+__all__ = [
+    "check_epochs",
+    "check_labels_match",
+    "check_sfreq",
+    "check_is_3d",
+    "epochs_to_microvolts",
+]
+
+
+def epochs_to_microvolts(X):
+    """``mne.Epochs`` -> ndarray with voltage channels in µV; other inputs unchanged.
+
+    ``Epochs.get_data(units="uV")`` refuses recordings that mix channel types (EEG, EOG
+    and EMG), so voltage channels (FIFF unit V) are scaled by 1e6 here and other
+    channels are left in their SI unit.
+    """
+    if not (hasattr(X, "get_data") and hasattr(X, "info")):
+        return X
+    from mne.io.constants import FIFF
+
+    data = X.get_data()
+    volts = np.array([ch["unit"] == FIFF.FIFF_UNIT_V for ch in X.info["chs"]])
+    factors = np.where(volts, 1e6, 1.0)
+    return data * factors[None, :, None]
 
 
 def check_epochs(X, *, name="X", ndim=3, dtype=np.float32, allow_nan=False, copy=False,
@@ -46,8 +69,7 @@ def check_epochs(X, *, name="X", ndim=3, dtype=np.float32, allow_nan=False, copy
         On a wrong number of dimensions, an empty array, NaN/inf values or a
         non-numeric array.
     """
-    if hasattr(X, "get_data") and hasattr(X, "info"):  # mne.Epochs
-        X = X.get_data(units="uV")
+    X = epochs_to_microvolts(X)
     try:
         arr = np.asarray(X)
     except (ValueError, TypeError) as exc:  # ragged input
