@@ -389,7 +389,7 @@ def _n1_recalls(module_kwargs, n_train, max_epochs, seed=0):
 
 
 def test_n1_penalty_raises_n1_recall_tiny():
-    rec = _n1_recalls(TINY, n_train=400, max_epochs=8)
+    rec = _n1_recalls(TINY, n_train=300, max_epochs=8)
     print(f"N1 recall (tiny net): penalty on {rec['on']:.2f}, off {rec['off']:.2f}")
     assert rec["on"] > rec["off"] + 0.2
 
