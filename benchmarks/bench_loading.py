@@ -15,7 +15,7 @@ Protocol
    * ``ours n_jobs=1`` / ``ours n_jobs=2``: :func:`sklearn_sleep.datasets.load_sleep_edf`
      (two-pass, one preallocated in-memory array; threads for ``n_jobs=2``);
    * ``ours memmap n_jobs=2``: same with ``out=<file>.npy`` (loky processes write into a
-     ``.npy`` memmap);
+     ``.npy`` memmap), and the same with ``prefer="threads"``;
    * ``mne``: the obvious alternative, per recording ``mne.io.read_raw_edf(preload=True)``
      (which silently upsamples the 1 Hz EMG), ``mne.read_annotations`` + ``crop`` of the
      annotations to the same wake window, ``mne.events_from_annotations(chunk_duration=30)``,
@@ -43,9 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import format_hardware, hardware_info, peak_rss_mb, write_json  # noqa: E402
 
-METHODS = ("ours_n1", "ours_n2", "ours_memmap_n2", "mne")
+METHODS = ("ours_n1", "ours_n2", "ours_memmap_n2", "ours_memmap_n2t", "mne")
 LABELS = {"ours_n1": "ours n_jobs=1", "ours_n2": "ours n_jobs=2 (threads)",
-          "ours_memmap_n2": "ours memmap n_jobs=2 (processes)", "mne": "MNE Epochs recipe"}
+          "ours_memmap_n2": "ours memmap n_jobs=2 (processes)",
+          "ours_memmap_n2t": "ours memmap n_jobs=2 (threads)", "mne": "MNE Epochs recipe"}
 
 
 def _current_rss_mb():
@@ -109,8 +110,9 @@ def _worker(method, folder, out_file):
         X, y = _mne_recipe(pairs)
     else:
         n_jobs = 1 if method == "ours_n1" else 2
-        out = out_file if method == "ours_memmap_n2" else None
-        data = ds.load_sleep_edf(folder, n_jobs=n_jobs, out=out)
+        out = out_file if method.startswith("ours_memmap") else None
+        prefer = "threads" if method == "ours_memmap_n2t" else None
+        data = ds.load_sleep_edf(folder, n_jobs=n_jobs, out=out, prefer=prefer)
         X, y = data.X, data.y
         if out is not None:
             X.flush()

@@ -57,13 +57,13 @@ def test_in_memory_matches_concatenation(reader_cls, n_jobs):
     assert out.filename is None
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_memmap_output(tmp_path, n_jobs):
+@pytest.mark.parametrize("n_jobs,prefer", [(1, None), (2, None), (2, "threads")])
+def test_memmap_output(tmp_path, n_jobs, prefer):
     recs = list(range(4))
     reader = CountingReader()
     X, y, _ = _expected(recs, reader)
     path = tmp_path / "sub" / "epochs.npy"
-    out = preprocess_recordings(recs, reader, n_jobs=n_jobs, out=path)
+    out = preprocess_recordings(recs, reader, n_jobs=n_jobs, out=path, prefer=prefer)
     assert isinstance(out.X, np.memmap) and out.filename == path
     np.testing.assert_array_equal(out.X, X)
     np.testing.assert_array_equal(np.load(path), X)  # a plain .npy file
@@ -96,6 +96,8 @@ def test_errors():
         preprocess_recordings([0], CountingReader(), transform=lambda Z: Z[1:])
     with pytest.raises(ValueError, match=r"\.npy"):
         preprocess_recordings([0], CountingReader(), out="epochs.dat")
+    with pytest.raises(ValueError, match="cannot write into an in-memory array"):
+        preprocess_recordings([0], CountingReader(), prefer="processes")
 
     class ShapeReader(CountingReader):
         def __call__(self, rec):

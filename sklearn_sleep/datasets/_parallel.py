@@ -133,7 +133,7 @@ def _count(reader, transform, rec, index):
 
 
 def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=None,
-                          counts=None, dtype=np.float32, verbose=False):
+                          counts=None, dtype=np.float32, prefer=None, verbose=False):
     """Read (and transform) many recordings in parallel into ONE preallocated array.
 
     Parameters
@@ -166,6 +166,12 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
         Epoch counts per recording, if already known (skips the first pass).
     dtype : numpy dtype, default=np.float32
         Output dtype.
+    prefer : {"processes", "threads"} or None, default=None
+        Worker type of the second pass. ``None``: processes (loky) when ``out`` is a
+        path, threads when ``out`` is None (an in-memory array can only be shared with
+        threads, so ``"processes"`` is refused then). Threads avoid process start-up
+        and suit I/O-bound readers; processes avoid the GIL for Python-heavy readers.
+        The first (counting) pass always uses threads.
     verbose : bool or int, default=False
         joblib verbosity.
 
@@ -190,12 +196,19 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
         raise ValueError("recordings is empty: nothing to preprocess.")
     if not callable(reader):
         raise ValueError(f"reader must be callable, got {type(reader).__name__}.")
+    if prefer not in (None, "processes", "threads"):
+        raise ValueError(f"prefer must be None, 'processes' or 'threads', got {prefer!r}.")
+    if prefer == "processes" and out is None:
+        raise ValueError("prefer='processes' needs out=<path.npy>: worker processes cannot "
+                         "write into an in-memory array.")
     parallel = Parallel(n_jobs=n_jobs, verbose=int(verbose))
 
     # ---- pass 1: epoch counts -------------------------------------------------------
     if counts is None:
-        counts = parallel(delayed(_count)(reader, transform, rec, i)
-                          for i, rec in enumerate(recordings))
+        # header/hypnogram reads are I/O bound: threads avoid starting processes for them
+        count_parallel = Parallel(n_jobs=n_jobs, verbose=int(verbose), prefer="threads")
+        counts = count_parallel(delayed(_count)(reader, transform, rec, i)
+                                for i, rec in enumerate(recordings))
     counts = [int(c) for c in counts]
     if len(counts) != len(recordings):
         raise ValueError(f"counts has {len(counts)} entries for {len(recordings)} recordings.")
@@ -228,7 +241,7 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
 
     rest = todo[1:]
     if rest:
-        if filename is not None:
+        if filename is not None and prefer != "threads":
             X.flush()
             results = parallel(
                 delayed(_work_memmap)(reader, transform, recordings[i], i, counts[i],

@@ -277,13 +277,13 @@ def _find_pairs(path, subjects, nights, on_missing):
 
 def _load_pairs(pairs, *, channels, sfreq, wake_edge_minutes, epoch_seconds,
                 resample_mismatched, annotation_map, n_jobs, out, transform, return_X_y,
-                verbose):
+                verbose, prefer=None):
     reader = SleepEDFReader(channels=tuple(channels), sfreq=sfreq,
                             wake_edge_minutes=wake_edge_minutes, epoch_seconds=epoch_seconds,
                             resample_mismatched=resample_mismatched,
                             annotation_map=annotation_map)
     data = preprocess_recordings(pairs, reader, n_jobs=n_jobs, out=out, transform=transform,
-                                 verbose=verbose)
+                                 prefer=prefer, verbose=verbose)
     data.pairs = [(Path(p), Path(h)) for p, h in pairs]
     data.n_excluded = int(sum(i.get("n_excluded", 0) for i in data.recording_info))
     if return_X_y:
@@ -294,7 +294,8 @@ def _load_pairs(pairs, *, channels, sfreq, wake_edge_minutes, epoch_seconds,
 def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANNELS,
                    sfreq=100.0, wake_edge_minutes=30, epoch_seconds=30,
                    resample_mismatched="resample", annotation_map=None, n_jobs=1, out=None,
-                   transform=None, on_missing="raise", return_X_y=False, verbose=False):
+                   transform=None, on_missing="raise", prefer=None, return_X_y=False,
+                   verbose=False):
     """Load Sleep-EDF cassette nights from a local folder as one epoch array.
 
     Files are found recursively by their Sleep-EDF names: ``SC4{ss}{N}E0-PSG.edf``
@@ -321,6 +322,8 @@ def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANN
         Per-recording transform (see :func:`preprocess_recordings`).
     on_missing : {"raise", "warn", "ignore"}, default="raise"
         What to do when a requested subject/night has no PSG or hypnogram file.
+    prefer : {"processes", "threads"} or None
+        Worker type (see :func:`preprocess_recordings`).
     return_X_y : bool, default=False
         Return ``(X, y, groups)`` instead of the Bunch.
 
@@ -339,7 +342,7 @@ def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANN
                        wake_edge_minutes=wake_edge_minutes, epoch_seconds=epoch_seconds,
                        resample_mismatched=resample_mismatched, annotation_map=annotation_map,
                        n_jobs=n_jobs, out=out, transform=transform, return_X_y=return_X_y,
-                       verbose=verbose)
+                       verbose=verbose, prefer=prefer)
 
 
 def fetch_sleep_edf(subjects, nights=(1, 2), path=None, *, load=True, on_missing="raise",
@@ -390,7 +393,8 @@ def fetch_sleep_edf(subjects, nights=(1, 2), path=None, *, load=True, on_missing
         return pairs
     defaults = dict(channels=DEFAULT_CHANNELS, sfreq=100.0, wake_edge_minutes=30,
                     epoch_seconds=30, resample_mismatched="resample", annotation_map=None,
-                    n_jobs=1, out=None, transform=None, return_X_y=False, verbose=False)
+                    n_jobs=1, out=None, transform=None, return_X_y=False, verbose=False,
+                    prefer=None)
     unknown = set(load_kwargs) - set(defaults)
     if unknown:
         raise TypeError(f"fetch_sleep_edf got unexpected keyword argument(s) {sorted(unknown)}.")
