@@ -6,8 +6,7 @@ signals whose content follows the hypnogram, then the 30-s (human) or 1-s (mouse
 epochs. It is the data used by the tests, doctests and examples of the library, so
 that every pipeline can be run end to end without downloading anything.
 
-Human preset (AASM stages W, N1, N2, N3, REM)
----------------------------------------------
+**Human preset** (AASM stages W, N1, N2, N3, REM).
 Channels ``EEG Fpz-Cz``, ``EEG Pz-Oz``, ``EOG horizontal`` and ``EMG submental`` as in
 Sleep-EDF [3]_, 100 Hz, 30-s epochs, microvolts. Every EEG channel is a 1/f
 ("pink", power ~ 1/f^beta with a subject-specific beta) background plus band-limited
@@ -45,8 +44,7 @@ that its architecture stays recognisable. Stage proportions default to those of
 Sleep-EDF-like nights trimmed to 30 min of wake around sleep (W 17 %, N1 7 %,
 N2 45 %, N3 13 %, REM 18 %), jittered per night.
 
-Mouse preset (stages W, NREM, REM)
-----------------------------------
+**Mouse preset** (stages W, NREM, REM).
 Channels ``EEG`` and ``EMG``, 512 Hz, 1-s epochs by default [5]_:
 
 * **W**: low-amplitude, mixed-frequency EEG with some theta (6-9 Hz) and fast
@@ -60,14 +58,28 @@ NREM -> W or REM; REM -> W mostly, so REM always follows NREM), bout lengths of
 tens of seconds to minutes (about 60 s on average; shorter in recordings of a few
 minutes), proportions W 46 %, NREM 46 %, REM 8 % by default.
 
-How every stage is guaranteed
------------------------------
+**How every stage is guaranteed in every night.**
 The number of epochs of each stage in a night is fixed first: the (jittered)
 proportions are turned into integer counts by largest-remainder rounding, with at
 least one epoch per stage (two for human wake, which opens and closes the night).
 Those counts are then shared among the bouts of that stage in the architecture,
 so every stage is present in every night whenever ``n_epochs`` is at least the
 documented minimum (10 epochs for the human preset, 6 for the mouse preset).
+
+**Signal model.** The ongoing activity of each epoch and channel is Gaussian
+noise shaped in the frequency domain (one batched inverse FFT per night) by the
+epoch's power spectrum: the 1/f background plus Gaussian or band-shaped spectral
+peaks (delta, theta, alpha, beta, slow eye movements, EMG tone) weighted by
+stage-dependent amplitudes, plus white sensor noise. Neighbouring epochs are
+cross-faded over about 2 s (at most a quarter of an epoch), so the recordings are
+continuous. Transient events (spindles, K-complexes, vertex waves, sawtooth
+trains, blinks, saccades, rapid eye movements, EMG twitches and movement bursts)
+are drawn as Poisson processes whose rates depend on the stage and are added on
+top. Real epochs are rarely textbook ones: each epoch's amplitudes and event rates
+mix, in a fraction below one half, those of a neighbouring stage (N2 toward N3 or
+N1, REM toward N1, ...; epochs next to a stage change toward that stage), wake
+epochs are eyes-open (little alpha, more eye movements) or relaxed, and mouse wake
+is active or quiet (low EMG). ``stage_overlap=0`` removes the mixing.
 
 Per-subject variability (amplitude scale, 1/f exponent, alpha / spindle / theta
 peak frequencies, EMG tone) makes subjects differ, so that subject-wise
@@ -776,6 +788,11 @@ def make_synthetic_psg(
         ``sfreq`` or ``epoch_seconds``, a non-integer number of samples per epoch,
         invalid ``stage_proportions`` or ``noise_level``, or
         ``return_X_y=True`` together with ``return_continuous=True``.
+
+    See Also
+    --------
+    sklearn_sleep.preprocessing.EpochSegmenter : cuts ``signals``/``labels`` of
+        ``return_continuous=True`` back into exactly ``X``, ``y``, ``groups``.
 
     References
     ----------
