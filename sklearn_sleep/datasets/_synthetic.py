@@ -884,6 +884,8 @@ def make_synthetic_psg(
         )
 
     seq = _seed_sequence(random_state)
+    n_ch = len(picks)
+    X = np.empty((n_subjects * n_nights * n_epochs, n_ch, n_per_epoch), dtype=np.float32)
     signals, labels, rec_names, subjects = [], [], [], []
     for s, subj_seq in enumerate(seq.spawn(n_subjects)):
         subj_rng = np.random.default_rng(subj_seq)
@@ -894,17 +896,16 @@ def make_synthetic_psg(
             hyp = _hypnogram(rng, preset, spec, n_epochs, epoch_seconds, proportions)
             sig = _make_recording(rng, spec, params, hyp, sfreq, n_per_epoch,
                                   epoch_seconds, float(noise_level),
-                                  float(stage_overlap))
-            signals.append(np.ascontiguousarray(sig[picks]))
+                                  float(stage_overlap))[picks]
+            r = len(labels)
+            X[r * n_epochs:(r + 1) * n_epochs] = sig.reshape(
+                n_ch, n_epochs, n_per_epoch).transpose(1, 0, 2)
+            if return_continuous:
+                signals.append(sig)
             labels.append(hyp)
             rec_names.append(f"subj{s:02d}_night{night}")
             subjects.append(s)
 
-    n_ch = len(picks)
-    X = np.empty((len(signals) * n_epochs, n_ch, n_per_epoch), dtype=np.float32)
-    for r, sig in enumerate(signals):
-        X[r * n_epochs:(r + 1) * n_epochs] = sig.reshape(
-            n_ch, n_epochs, n_per_epoch).transpose(1, 0, 2)
     y = np.concatenate(labels).astype(object)
     groups = np.repeat(np.asarray(subjects, dtype=int), n_epochs)
     recordings = np.repeat(np.asarray(rec_names, dtype=object), n_epochs)
