@@ -1,0 +1,214 @@
+"""Single-channel EEG staging on the real DREAMS excerpts, leave-one-excerpt-out.
+
+Data: the DREAMS Subjects database excerpts in ``<shared>/dreams/`` (Devuyst S. et al.,
+University of Mons - TCTS lab; one central EEG derivation per excerpt, C3-A1 or CZ-A1,
+at 50-200 Hz; R&K expert hypnogram every 5 s). They are read with
+:func:`sklearn_sleep.datasets.load_dreams` (``sfreq=100``: every excerpt resampled to
+100 Hz), stages mapped to AASM (S3 + S4 -> N3, movement/unknown removed) and
+aggregated to 30-s epochs. There are only 6 excerpts of 30 min, i.e. **360 epochs in
+total, and no REM epoch at all**: the figures are a sanity check of the pipelines on
+real EEG, with wide uncertainty, not a benchmark against the literature. Metrics are
+computed over the stages that occur (W, N1, N2, N3).
+
+Models (``--models``):
+
+* ``bandpower-hgb``: :class:`sklearn_sleep.features.BandPowerFeatures` (Welch band
+  powers, ratios and time statistics) + HistGradientBoosting, the classical pipeline;
+* ``ulw-sleepnet``: ULW-SleepNet with one input channel (Wang Z. et al., ICASSP 2026,
+  arXiv 2602.23852);
+* ``ssc-sleepnet``: SSC-SleepNet, a single-channel EEG network by design (Lin S. et al.,
+  IEEE JBHI 2025, doi 10.1109/JBHI.2025.3572886).
+
+MMASleepNet and MASleepNet need EEG + EOG + EMG and are not applicable here. Networks
+receive per-excerpt robust-scaled signals (:func:`~sklearn_sleep.preprocessing.scale_recordings`).
+Evaluation: :class:`~sklearn.model_selection.LeaveOneGroupOut` over excerpts (one
+subject each), metrics on predictions pooled over the folds.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_dreams.py --max-epochs 30     # full
+    OMP_NUM_THREADS=1 python benchmarks/bench_dreams.py --smoke             # seconds
+"""
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    HEADLINE,
+    Timer,
+    format_hardware,
+    hardware_info,
+    markdown_table,
+    metric_row,
+    peak_rss_mb,
+    pooled_scores,
+    shared_data_dir,
+    text_table,
+    write_json,
+    write_markdown,
+)
+
+from sklearn_sleep.utils import AASM_STAGES  # noqa: E402
+
+MODELS = ("bandpower-hgb", "ulw-sleepnet", "ssc-sleepnet")
+_NAMES = {
+    "bandpower-hgb": "BandPowerFeatures + HistGradientBoosting",
+    "ulw-sleepnet": "ULW-SleepNet (C=1)",
+    "ssc-sleepnet": "SSC-SleepNet",
+}
+
+
+def make_estimator(name, *, sfreq, max_epochs, batch_size, device, seed, smoke=False):
+    """The pipeline evaluated for ``name``."""
+    if name == "bandpower-hgb":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.pipeline import make_pipeline
+
+        from sklearn_sleep.features import BandPowerFeatures
+
+        return make_pipeline(
+            BandPowerFeatures(sfreq=sfreq),
+            HistGradientBoostingClassifier(max_iter=20 if smoke else 200, early_stopping=False,
+                                           random_state=seed),
+        )
+    from sklearn_sleep import models
+
+    cls = {"ulw-sleepnet": models.ULWSleepNetClassifier,
+           "ssc-sleepnet": models.SSCSleepNetClassifier}.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown model {name!r}; choose from {MODELS}.")
+    return cls(max_epochs=max_epochs, batch_size=batch_size, device=device, random_state=seed)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", type=Path, default=None, help="default <shared>/dreams")
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--max-epochs", type=int, default=30, help="training epochs of the networks")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--excerpts", type=int, nargs="+", default=None)
+    p.add_argument("--max-epochs-per-excerpt", type=int, default=None,
+                   help="random subsample of each excerpt's epochs (quick runs)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--smoke", action="store_true",
+                   help="seconds: 3 excerpts, 1 training epoch, small boosting")
+    p.add_argument("--out-dir", type=Path, default=None)
+    p.add_argument("--name", default=None)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    import torch
+    from sklearn.model_selection import LeaveOneGroupOut, cross_validate
+
+    from sklearn_sleep.datasets import load_dreams
+    from sklearn_sleep.metrics import sleep_scoring
+    from sklearn_sleep.models import resolve_device
+    from sklearn_sleep.preprocessing import scale_recordings
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.smoke:
+        args.excerpts = args.excerpts or [1, 2, 3]
+        args.max_epochs = 1
+        args.max_epochs_per_excerpt = args.max_epochs_per_excerpt or 20
+    device = resolve_device(args.device)
+    name = args.name or ("dreams_smoke" if args.smoke else "dreams")
+    data_dir = args.data_dir or shared_data_dir() / "dreams"
+    hw = hardware_info(device=device)
+    print(format_hardware(hw))
+
+    with Timer() as total:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = load_dreams(data_dir, excerpts=args.excerpts, sfreq=100)
+        load_warnings = [str(w.message) for w in caught]
+        X, y, groups = data.X, np.asarray(data.y).astype(str), np.asarray(data.groups)
+        recordings = np.asarray(data.recordings)
+        if args.max_epochs_per_excerpt is not None:
+            rng = np.random.default_rng(args.seed)
+            keep = np.concatenate([
+                np.sort(rng.permutation(np.flatnonzero(groups == g))[:args.max_epochs_per_excerpt])
+                for g in np.unique(groups)
+            ])
+            X, y, groups, recordings = X[keep], y[keep], groups[keep], recordings[keep]
+        X_scaled = np.asarray(scale_recordings(X, recordings), dtype=np.float32)
+        labels = [s for s in AASM_STAGES if np.any(y == s)]
+        counts = {s: int(np.sum(y == s)) for s in AASM_STAGES}
+        print(f"\nDREAMS: {len(y)} epochs of 30 s ({len(np.unique(groups))} excerpts) x "
+              f"{X.shape[1]} EEG channel at {data.sfreq:g} Hz; stage counts {counts}")
+        print("  Only ~360 epochs in total (and no REM): wide uncertainty, a sanity check only.")
+        for msg in load_warnings:
+            print(f"  loader warning: {msg}")
+
+        results = {}
+        cv = LeaveOneGroupOut()
+        for model in args.models:
+            est = make_estimator(model, sfreq=float(data.sfreq), max_epochs=args.max_epochs,
+                                 batch_size=args.batch_size, device=device, seed=args.seed,
+                                 smoke=args.smoke)
+            Xm = X if model == "bandpower-hgb" else X_scaled
+            with Timer() as timer:
+                res = cross_validate(est, Xm, y, groups=groups, cv=cv,
+                                     scoring=sleep_scoring(per_class=["N1"]),
+                                     return_estimator=True, return_indices=True,
+                                     error_score="raise")
+            y_pred = np.empty(len(y), dtype=object)
+            for fitted, test in zip(res["estimator"], res["indices"]["test"]):
+                y_pred[test] = fitted.predict(Xm[test])
+            y_pred = y_pred.astype(str)
+            pooled = pooled_scores(y, y_pred, labels=labels)
+            results[model] = {
+                "pipeline": _NAMES[model],
+                "pooled": pooled,
+                "per_fold": {k[5:]: res[k].tolist() for k in res if k.startswith("test_")},
+                "predicted_counts": {s: int(np.sum(y_pred == s)) for s in AASM_STAGES},
+                "wall_time_s": timer.seconds,
+            }
+            print(f"  {_NAMES[model]:<42s} ACC {pooled['accuracy']:.3f} MF1 "
+                  f"{pooled['macro_f1']:.3f} kappa {pooled['kappa']:.3f} "
+                  f"({timer.seconds:.1f} s)", flush=True)
+
+    majority = max(counts.values()) / len(y)
+    header = ["model"] + [t for _, t in HEADLINE] + ["time (s)"]
+    rows = [[_NAMES[m]] + metric_row(r["pooled"]) + [f"{r['wall_time_s']:.1f}"]
+            for m, r in results.items()]
+    print()
+    print(text_table(header, rows))
+    print(f"majority-class accuracy {majority:.3f}; wall time {total.seconds:.1f} s")
+    md = "\n".join([
+        f"# DREAMS, leave-one-excerpt-out ({'smoke' if args.smoke else 'full'})",
+        "",
+        f"{len(y)} epochs of 30 s from {len(np.unique(groups))} excerpts (single EEG channel, "
+        f"resampled to 100 Hz); stage counts {counts}. **Only ~360 epochs and no REM: a sanity "
+        "check with wide uncertainty.** Metrics pooled over folds, over the stages present. "
+        f"Networks: {args.max_epochs} training epochs, batch {args.batch_size}. "
+        f"Majority-class accuracy {majority:.3f}.",
+        "",
+        markdown_table(header, rows),
+        "",
+        f"Hardware: {hw['cpu_model']}, {hw['cpu_count']} logical cores; torch {hw['torch']}, "
+        f"device {device}" + (f" [{hw['cuda_device']}]" if hw.get("cuda_device") else "")
+        + f"; wall {total.seconds:.0f} s; {hw['date_utc']} UTC.",
+    ])
+    payload = {"benchmark": "dreams", "smoke": args.smoke, "args": vars(args),
+               "n_epochs": int(len(y)), "stage_counts": counts, "labels": labels,
+               "majority_accuracy": majority, "loader_warnings": load_warnings,
+               "results": results, "hardware": hw, "wall_time_s": total.seconds,
+               "peak_rss_mb": peak_rss_mb()}
+    write_json(payload, name, out_dir=args.out_dir)
+    write_markdown(md, name, out_dir=args.out_dir)
+    return payload
+
+
+if __name__ == "__main__":
+    main()

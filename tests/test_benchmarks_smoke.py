@@ -1,0 +1,217 @@
+"""Smoke runs of the accuracy / protocol / overhead benchmark scripts (so they do not rot).
+
+Each script is imported and its ``main(argv)`` run in ``--smoke`` mode, writing to
+``tmp_path``; the written JSON is checked against the returned payload and, where
+cheap, against an independent computation.
+"""
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    return importlib.import_module(name)
+
+
+def _check_scores(scores):
+    for key in ("accuracy", "macro_f1", "gmean"):
+        assert 0.0 <= scores[key] <= 1.0
+    assert -1.0 <= scores["kappa"] <= 1.0
+
+
+# ----------------------------------------------------------------- helpers / published
+
+
+def test_published_numbers_have_provenance():
+    published = _load("published")
+    assert published.published_for("ulw-sleepnet", "edf20")["accuracy"] == pytest.approx(0.869)
+    assert published.published_for("bandpower-hgb", "edf20")["macro_f1"] == pytest.approx(0.810)
+    assert published.published_for("mmasleepnet", "edf20") == {}
+    for model, per_dataset in published.PUBLISHED.items():
+        for dataset, entry in per_dataset.items():
+            assert entry["tag"] in {"PAPER", "MEMORY", "CODE"}, (model, dataset)
+            assert entry["source"]
+            for key, value in entry.items():
+                if key not in ("tag", "source"):
+                    assert 0.0 < value < 1.0, (model, dataset, key)
+
+
+def test_common_tables_and_json(tmp_path):
+    common = _load("_common")
+    md = common.markdown_table(["a", "b"], [["x", 0.12345], ["y", None]])
+    assert md.splitlines()[2] == "| x | 0.123 |"
+    assert md.splitlines()[3] == "| y | - |"
+    path = common.write_json({"v": np.float32(0.5), "a": np.arange(3)}, "t", out_dir=tmp_path)
+    assert json.loads(path.read_text()) == {"v": 0.5, "a": [0, 1, 2]}
+    assert common.hardware_info()["cpu_count"] >= 1
+
+
+# ------------------------------------------------------------------- Sleep-EDF features
+
+
+def test_trim_wake_keeps_edges():
+    feats = _load("bench_sleepedf_features")
+    y = np.array(["W"] * 10 + ["N2", "W", "N3"] + ["W"] * 10)
+    mask = feats.trim_wake(y, 2)
+    assert mask.sum() == 3 + 2 + 2
+    np.testing.assert_array_equal(np.flatnonzero(mask), np.arange(8, 15))
+    assert feats.trim_wake(y, None).all()
+    with pytest.raises(ValueError, match="without any sleep"):
+        feats.trim_wake(np.array(["W", "W"]), 2)
+
+
+def test_bench_sleepedf_features_smoke(shared_data, tmp_path):
+    feats = _load("bench_sleepedf_features")
+    payload = feats.main(["--smoke", "--classifiers", "logreg", "--samplers", "none", "rus",
+                          "--out-dir", str(tmp_path)])
+    written = json.loads((tmp_path / "sleepedf_features_smoke.json").read_text())
+    assert (tmp_path / "sleepedf_features_smoke.md").is_file()
+    assert set(written["results"]) == {
+        "majority", "LogisticRegression", "LogisticRegression + RandomUnderSampler"}
+    assert written["n_folds"] == 2 and written["wake_trim_minutes"] == 30
+    # raw files are whole recordings (mostly wake); trimming must reduce the wake share
+    assert written["wake_share_raw"] > 0.5 > written["wake_share_used"]
+    for res in written["results"].values():
+        _check_scores(res["pooled"])
+        assert len(res["per_fold"]["macro_f1"]) == 2
+    # pooled metrics == cross_val_predict with the same data, pipeline and folds
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    from sklearn_sleep.metrics import sleep_scores
+
+    X, y, groups, _ = feats.load_features(shared_data / "sleepedf_features", wake_trim=60,
+                                          subjects=[0, 1, 2, 3], max_per_recording=200)
+    assert len(y) == payload["n_epochs"]
+    pred = cross_val_predict(feats.make_pipeline("logreg", "none", smoke=True), X, y,
+                             groups=groups, cv=GroupKFold(2))
+    expected = sleep_scores(y, pred, labels=["W", "N1", "N2", "N3", "REM"])
+    got = written["results"]["LogisticRegression"]["pooled"]
+    for key in ("accuracy", "macro_f1", "kappa", "gmean", "f1_N1"):
+        assert got[key] == pytest.approx(expected[key])
+    assert written["results"]["majority"]["pooled"]["kappa"] == pytest.approx(0.0)
+
+
+# --------------------------------------------------------------------- skorch overhead
+
+
+def test_bench_skorch_overhead_smoke(tmp_path):
+    overhead = _load("bench_skorch_overhead")
+    payload = overhead.main(["--smoke", "--models", "standin", "--out-dir", str(tmp_path)])
+    (res,) = payload["results"]
+    assert res["standin"] and res["n_batches"] == 3 and res["batch_size"] == 8
+    # 2 repeats x (2 epochs - 1 warm-up epoch) timed epochs per side
+    assert len(res["plain_epoch_s"]) == len(res["skorch_epoch_s"]) == 2
+    ratio = res["skorch_epoch_median_s"] / res["plain_epoch_median_s"]
+    assert res["overhead_epoch_pct"] == pytest.approx(100 * (ratio - 1))
+    assert json.loads((tmp_path / "skorch_overhead_smoke.json").read_text())["device"] == "cpu"
+
+
+def test_overhead_signal_kwargs_follow_the_constructor():
+    overhead = _load("bench_skorch_overhead")
+    kwargs = overhead.signal_kwargs(overhead.StandInCNN, 4, 3000, 5, 100.0)
+    assert kwargs == {"n_chans": 4, "n_times": 3000, "n_classes": 5}
+
+
+# ----------------------------------------------------------------- synthetic networks
+
+
+def test_bench_synthetic_networks_smoke(tmp_path):
+    synth = _load("bench_synthetic_networks")
+    payload = synth.main(["--smoke", "--models", "ulw-sleepnet", "mouse-cnn", "--threads", "1",
+                          "--device", "cpu", "--out-dir", str(tmp_path)])
+    assert set(payload["results"]) == {"ulw-sleepnet", "mouse-cnn"}
+    assert payload["results"]["ulw-sleepnet"]["input_shape"] == [4, 3000]
+    assert payload["results"]["mouse-cnn"]["input_shape"] == [2, 512]
+    for res in payload["results"].values():
+        _check_scores(res["pooled"])
+        assert len(res["per_fold"]["accuracy"]) == 2
+    assert (tmp_path / "synthetic_networks_smoke.md").is_file()
+
+
+# ----------------------------------------------------------------------------- DREAMS
+
+
+def test_bench_dreams_smoke(shared_data, tmp_path):
+    dreams = _load("bench_dreams")
+    payload = dreams.main(["--smoke", "--models", "bandpower-hgb", "ulw-sleepnet",
+                           "--threads", "1", "--device", "cpu", "--out-dir", str(tmp_path)])
+    assert payload["n_epochs"] == 3 * 20  # 3 excerpts x 20 sampled epochs
+    assert "REM" not in payload["labels"]
+    for res in payload["results"].values():
+        _check_scores(res["pooled"])
+        assert len(res["per_fold"]["accuracy"]) == 3  # leave-one-excerpt-out
+        assert sum(res["predicted_counts"].values()) == payload["n_epochs"]
+
+
+# ------------------------------------------------------------------ Sleep-EDF protocol
+
+
+def test_subject_folds_and_permutations():
+    proto = _load("sleep_edf_protocol")
+    folds = proto.subject_folds(range(20), 20, proto.MMASLEEPNET_PERMUTATIONS["edf20"])
+    assert [f[0] for f in folds] == proto.MMASLEEPNET_PERMUTATIONS["edf20"]
+    folds78 = proto.subject_folds(proto.EDF78_SUBJECTS, 10, proto.MMASLEEPNET_PERMUTATIONS["edf78"])
+    assert len(folds78) == 10 and {len(f) for f in folds78} == {7, 8}
+    assert sorted(s for f in folds78 for s in f) == list(proto.EDF78_SUBJECTS)
+    assert 39 not in proto.EDF78_SUBJECTS and len(proto.EDF78_SUBJECTS) == 78
+    assert proto.subject_folds([3, 1, 2, 0], 2) == [[0, 1], [2, 3]]
+    with pytest.raises(ValueError, match="n_folds"):
+        proto.subject_folds([0, 1], 3)
+    with pytest.raises(ValueError, match="permutation"):
+        proto.subject_folds([0, 1, 2], 3, [0, 1])
+
+
+@pytest.fixture(scope="module")
+def fake_sleep_edf(tmp_path_factory):
+    pytest.importorskip("edfio")
+    from sklearn_sleep.datasets._edf_io import _write_sleep_edf_like
+
+    folder = tmp_path_factory.mktemp("sleep_edf")
+    for subject in range(4):
+        _write_sleep_edf_like(folder, subject=subject, night=1, hours=0.5, seed=subject)
+    return folder
+
+
+@pytest.mark.filterwarnings("ignore:Sleep-EDF recordings not found")
+def test_sleep_edf_protocol_smoke(fake_sleep_edf, tmp_path):
+    proto = _load("sleep_edf_protocol")
+    payload = proto.main(["--data-dir", str(fake_sleep_edf), "--dataset", "edf20",
+                          "--subjects", "0", "1", "2", "3", "--model", "bandpower-hgb",
+                          "--smoke", "--out-dir", str(tmp_path)])
+    assert payload["subjects"] == [0, 1, 2, 3]
+    assert payload["folds"] == [[0, 1], [2, 3]]
+    assert payload["reduced"] is True
+    assert sum(f["n_test"] for f in payload["per_fold"]) == payload["n_epochs"]
+    assert all(f["n_train"] <= 2 * 50 for f in payload["per_fold"])  # subsampled training
+    _check_scores(payload["pooled"])
+    assert payload["published"]["macro_f1"] == pytest.approx(0.810)
+    md = (tmp_path / "sleep_edf_protocol_edf20_bandpower-hgb_smoke.md").read_text()
+    assert "published [PAPER]" in md
+
+
+@pytest.mark.filterwarnings("ignore:Sleep-EDF recordings not found")
+def test_sleep_edf_protocol_network_smoke(fake_sleep_edf, tmp_path):
+    proto = _load("sleep_edf_protocol")
+    payload = proto.main(["--data-dir", str(fake_sleep_edf), "--subjects", "0", "1", "2",
+                          "--model", "ssc-sleepnet", "--smoke", "--folds", "3",
+                          "--max-train-epochs-per-recording", "16", "--threads", "1",
+                          "--device", "cpu", "--out-dir", str(tmp_path)])
+    assert payload["folds"] == [[0], [1], [2]]
+    assert payload["published"]["f1_N1"] == pytest.approx(0.602)
+    _check_scores(payload["pooled"])
+
+
+def test_sleep_edf_protocol_rejects_foreign_subjects(fake_sleep_edf, tmp_path):
+    proto = _load("sleep_edf_protocol")
+    with pytest.raises(ValueError, match="not part of edf20"):
+        proto.main(["--data-dir", str(fake_sleep_edf), "--subjects", "25", "--smoke",
+                    "--out-dir", str(tmp_path)])
