@@ -35,11 +35,12 @@ from torch.utils.data import Subset
 
 from ..utils._stages import AASM_STAGES, MOUSE_STAGES
 from ..utils._validation import check_epochs, check_labels_match, check_sfreq
-from .losses import WeightedCrossEntropyLoss
+from .losses import WeightedCrossEntropyLoss, attnsleep_class_weights
 
 __all__ = ["SleepNetClassifier", "resolve_device"]
 
 _SIGNAL_ARGS = ("n_chans", "n_times", "n_classes", "sfreq")
+_ATTNSLEEP_MU = dict(zip(AASM_STAGES, (1.5, 2.0, 1.5, 1.0, 1.5)))
 
 
 def resolve_device(device):
@@ -86,10 +87,13 @@ class SleepNetClassifier(NeuralNetClassifier):
         Number of training epochs (passes over the data).
     batch_size : int, default=128
         Mini-batch size.
-    class_weight : None, "balanced", dict or sequence, default=None
+    class_weight : None, "balanced", "attnsleep", dict or sequence, default=None
         Per-class loss weights given to the criterion's ``weight`` argument. A sequence
         is in the order of ``classes_``; a dict maps labels to weights; ``"balanced"``
-        uses ``n_samples / (n_classes * count)``. Ignored if ``criterion__weight`` is set.
+        uses ``n_samples / (n_classes * count)``; ``"attnsleep"`` the data-dependent
+        weights of AttnSleep (Eldele et al., 2021; see
+        :func:`~sklearn_sleep.models.losses.attnsleep_class_weights`). Ignored if
+        ``criterion__weight`` is set.
     sfreq : float or None, default=None
         Sampling rate (Hz) the network is designed for. When ``X`` is an
         :class:`mne.Epochs` its rate is checked against this value. Networks whose
@@ -112,6 +116,9 @@ class SleepNetClassifier(NeuralNetClassifier):
         skorch's internal split. Kept ``None``; prefer ``validation_fraction``.
     verbose : int, default=0
         1 prints skorch's per-epoch table.
+    iterator_train__shuffle : bool, default=True
+        Shuffle the training epochs every pass (skorch's own default is False, which
+        would feed a night's epochs in time order).
     **kwargs
         Any other skorch argument (``callbacks``, ``iterator_train__num_workers``, ...)
         and prefixed arguments for the module, criterion and optimizer.
@@ -152,6 +159,7 @@ class SleepNetClassifier(NeuralNetClassifier):
         device="auto",
         train_split=None,
         verbose=0,
+        iterator_train__shuffle=True,
         **kwargs,
     ):
         super().__init__(
@@ -164,6 +172,7 @@ class SleepNetClassifier(NeuralNetClassifier):
             device=device,
             train_split=train_split,
             verbose=verbose,
+            iterator_train__shuffle=iterator_train__shuffle,
             **kwargs,
         )
         self.class_weight = class_weight
@@ -304,9 +313,14 @@ class SleepNetClassifier(NeuralNetClassifier):
         cw = self.class_weight
         if cw is None or "weight" in self.get_params_for("criterion"):
             return None
+        if isinstance(cw, str) and cw == "attnsleep":
+            return self._attnsleep_class_weight(y_enc)
         if isinstance(cw, str):
             if cw != "balanced":
-                raise ValueError(f"class_weight must be None, 'balanced', a dict or a sequence; got {cw!r}.")
+                raise ValueError(
+                    "class_weight must be None, 'balanced', 'attnsleep', a dict or a sequence; "
+                    f"got {cw!r}."
+                )
             counts = np.bincount(y_enc, minlength=n_classes).astype(float)
             counts[counts == 0] = 1.0
             return len(y_enc) / (n_classes * counts)
@@ -322,6 +336,20 @@ class SleepNetClassifier(NeuralNetClassifier):
                 f"{self.classes_.tolist()}; give one weight per class (or a dict)."
             )
         return weights
+
+    def _attnsleep_class_weight(self, y_enc):
+        classes = [str(c) for c in self.classes_.tolist()]
+        if set(classes) <= set(AASM_STAGES):
+            mu = [_ATTNSLEEP_MU[c] for c in classes]
+        elif len(classes) == len(AASM_STAGES):
+            mu = list(_ATTNSLEEP_MU.values())
+        else:
+            raise ValueError(
+                "class_weight='attnsleep' needs AASM stage labels ('W', 'N1', 'N2', 'N3', "
+                f"'REM') or 5 integer classes in that order; got classes {classes}. Pass "
+                "class_weight=None, 'balanced' or one weight per class."
+            )
+        return attnsleep_class_weights(y_enc, n_classes=len(classes), mu=mu).astype(float)
 
     # ------------------------------------------------------------- skorch hooks
     def _signal_kwargs(self, module_cls, kwargs):

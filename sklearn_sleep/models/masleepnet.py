@@ -7,23 +7,18 @@ architecture proposed in ``docs/NETWORKS.md`` Sec. 2.2, built from the paper's
 description (details marked as assumptions below).
 """
 
-import numpy as np
 import torch
 from skorch.callbacks import LRScheduler
 from torch import nn
 from torch.optim.lr_scheduler import MultiStepLR
 
-from ..utils._stages import AASM_STAGES
 from ._base import SleepNetClassifier
-from .losses import WeightedCrossEntropyLoss, attnsleep_class_weights
+from .losses import WeightedCrossEntropyLoss
 
 __all__ = ["MASleepNet", "MASleepNetClassifier"]
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 _FUSIONS = ("weighted_sum", "concat_se")
-_ATTNSLEEP_MU = dict(zip(AASM_STAGES, (1.5, 2.0, 1.5, 1.0, 1.5)))
-
-
 def _conv_len(length, kernel, stride=1, padding=0):
     return (length + 2 * padding - kernel) // stride + 1
 
@@ -448,21 +443,3 @@ class MASleepNetClassifier(SleepNetClassifier):
                 )
             )
         return callbacks
-
-    def _compute_class_weight(self, y_enc):
-        if not (isinstance(self.class_weight, str) and self.class_weight == "attnsleep"):
-            return super()._compute_class_weight(y_enc)
-        if "weight" in self.get_params_for("criterion"):
-            return None
-        classes = [str(c) for c in self.classes_.tolist()]
-        if set(classes) <= set(AASM_STAGES):
-            mu = [_ATTNSLEEP_MU[c] for c in classes]
-        elif len(classes) == len(AASM_STAGES):
-            mu = list(_ATTNSLEEP_MU.values())
-        else:
-            raise ValueError(
-                "class_weight='attnsleep' needs AASM stage labels ('W', 'N1', 'N2', 'N3', "
-                f"'REM') or 5 integer classes in that order; got classes {classes}. Pass "
-                "class_weight=None, 'balanced' or one weight per class."
-            )
-        return attnsleep_class_weights(y_enc, n_classes=len(classes), mu=mu).astype(float)
