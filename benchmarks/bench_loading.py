@@ -33,6 +33,7 @@ run inside the calling process, so its memory figures are not meaningful). Resul
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -185,6 +186,7 @@ def main(argv=None):
             res["seconds_per_recording_hour"] = res["seconds"] / rec_hours
             results.append(res)
             (Path(tmp) / "X.npy").unlink(missing_ok=True)
+    print(f"\nload average (1/5/15 min): {os.getloadavg()}")
     print(f"\n{'method':36s} {'s':>7s} {'s/rec-h':>8s} {'epochs':>7s} {'array MB':>9s} "
           f"{'extra peak MB':>14s} {'worker peak MB':>15s}")
     for r in results:
@@ -193,6 +195,7 @@ def main(argv=None):
               f"{r['children_peak_rss_mb']:15.1f}")
     payload = dict(
         benchmark="loading", smoke=bool(args.smoke), hardware=info,
+        load_average_1_5_15min=list(os.getloadavg()),
         protocol=dict(n_recordings=args.n_recordings, hours_per_recording=args.hours,
                       channels=["EEG Fpz-Cz @100 Hz", "EEG Pz-Oz @100 Hz",
                                 "EOG horizontal @100 Hz", "EMG submental @1 Hz"],

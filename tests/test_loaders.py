@@ -473,3 +473,12 @@ def test_timestamped_text_demo(shared_data):
         ep = epochs_from_array(data.signals[:, : 128 * 4 * 48], ["W"] * 48, sfreq=data.sfreq,
                                epoch_seconds=4)
     assert ep.X.shape == (48, 2, 512)
+
+
+def test_sleep_edf_recording_without_epochs_warns(tmp_path):
+    psg, hyp, _ = _write_sleep_edf_like(tmp_path, 8, 1, stages=["M"] * 4)
+    with pytest.warns(UserWarning) as record:
+        data = read_sleep_edf_recording(psg, hyp)
+    messages = " ".join(str(w.message) for w in record)
+    assert "no sleep epoch" in messages and "no epoch left (4 excluded" in messages
+    assert data.X.shape == (0, 4, 3000) and data.n_excluded == 4

@@ -198,6 +198,10 @@ def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANN
     X = np.empty((len(starts), len(sig.ch_names), n_times), dtype=np.float32)
     for k, s in enumerate(starts):
         X[k] = sig.signals[:, s:s + n_times]
+    if len(X) == 0:
+        warnings.warn(f"{psg_file}: no epoch left ({plan.n_excluded} excluded, "
+                      f"{plan.n_trimmed_wake} trimmed wake, {plan.n_outside_signal} outside the "
+                      "signal).", UserWarning, stacklevel=2)
     parsed_subject, rec_id = _parse_name(psg_file)
     subject = parsed_subject if subject is None else subject
     n = len(X)
