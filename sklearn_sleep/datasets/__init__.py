@@ -6,10 +6,15 @@ n_channels, n_times) float32, ``y`` (stage names), ``groups`` (subject of each e
 """
 
 from ._synthetic import make_synthetic_psg
-from ._sleep_edf import fetch_sleep_edf, load_sleep_edf, read_sleep_edf_recording
-from ._dreams import load_dreams
-from ._generic import epochs_from_array, load_edf_with_labels
-from ._rodent import read_sleepsign_hypnogram, read_sleepsign_signals
+from ._sleep_edf import SleepEDFReader, fetch_sleep_edf, load_sleep_edf, read_sleep_edf_recording
+from ._dreams import aggregate_labels, load_dreams, read_dreams_hypnogram
+from ._generic import epochs_from_array, load_edf_with_labels, read_label_file
+from ._rodent import (
+    SLEEPSIGN_STAGE_MAP,
+    read_sleepsign_hypnogram,
+    read_sleepsign_signals,
+    read_timestamped_text,
+)
 from ._parallel import preprocess_recordings
 
 __all__ = [
@@ -17,10 +22,16 @@ __all__ = [
     "fetch_sleep_edf",
     "load_sleep_edf",
     "read_sleep_edf_recording",
+    "SleepEDFReader",
     "load_dreams",
+    "read_dreams_hypnogram",
+    "aggregate_labels",
     "epochs_from_array",
     "load_edf_with_labels",
+    "read_label_file",
     "read_sleepsign_hypnogram",
     "read_sleepsign_signals",
+    "read_timestamped_text",
+    "SLEEPSIGN_STAGE_MAP",
     "preprocess_recordings",
 ]
