@@ -210,7 +210,8 @@ def test_classifier_learns_known_stages(name):
     X, y, _ = _mouse_data(n_per_class=16, seed=0)
     X_test, y_test, _ = _mouse_data(n_per_class=10, seed=1)
     lr = 1e-3 if name == "transformer" else 1e-2
-    clf = _classifier(name, max_epochs=4, lr=lr)
+    n_epochs = 6
+    clf = _classifier(name, max_epochs=n_epochs, lr=lr)
     assert clf.fit(X, y) is clf
     assert clf.score(X_test, y_test) > 0.7  # chance is 1/3
     # string labels round-trip, in canonical stage order
@@ -218,8 +219,8 @@ def test_classifier_learns_known_stages(name):
     pred = clf.predict(X_test)
     assert pred.dtype.kind == "U" and set(pred) <= {"W", "NREM", "REM"}
     # cosine schedule was stepped once per epoch from max_epochs
-    lrs = [clf.history[i, "event_lr"] for i in range(4)]
-    np.testing.assert_allclose(lrs, [lr * warmup_cosine(e, 0, 4) for e in range(4)])
+    lrs = [clf.history[i, "event_lr"] for i in range(n_epochs)]
+    np.testing.assert_allclose(lrs, [lr * warmup_cosine(e, 0, n_epochs) for e in range(n_epochs)])
     # class weights are the 'balanced' ones (classes are balanced here)
     np.testing.assert_allclose(clf.class_weight_, np.ones(3))
 
@@ -255,7 +256,8 @@ def test_module_hyperparameter_reaches_network():
     assert len(clf.module_.eeg_encoder.encoder.layers) == 2
     # the scheduler can be switched off: constant learning rate
     clf = _classifier("cnn", max_epochs=2, callbacks__lr_scheduler=None).fit(X, y)
-    assert [clf.history[i, "train_loss"] is not None for i in range(2)] == [True, True]
+    assert "lr_scheduler" not in dict(clf.callbacks_) or dict(clf.callbacks_)["lr_scheduler"] is None
+    assert "event_lr" not in clf.history[-1]
     assert clf.optimizer_.param_groups[0]["lr"] == clf.lr
 
 
@@ -266,7 +268,9 @@ def _scale(X):
 @pytest.mark.parametrize("name", list(NETS))
 def test_pipeline_cross_validate_and_grid_search(name):
     X, y, groups = _mouse_data(n_per_class=6, n_subjects=4)
-    pipe = Pipeline([("scale", FunctionTransformer(_scale)), ("net", _classifier(name, max_epochs=1))])
+    pipe = Pipeline(
+        [("scale", FunctionTransformer(_scale)), ("net", _classifier(name, max_epochs=1))]
+    )
     cv = cross_validate(pipe, X, y, groups=groups, cv=GroupKFold(2), scoring=sleep_scoring())
     for key in ("test_accuracy", "test_macro_f1", "test_kappa", "test_gmean"):
         assert cv[key].shape == (2,) and np.all(np.isfinite(cv[key]))

@@ -43,7 +43,9 @@ def _polynomial_detrend(x, order):
     """
     n = x.shape[-1]
     if order >= n:
-        raise ValueError(f"detrend_order={order} needs more than {order} samples per epoch, got {n}.")
+        raise ValueError(
+            f"detrend_order={order} needs more than {order} samples per epoch, got {n}."
+        )
     t = np.linspace(-1.0, 1.0, n)
     basis = np.polynomial.legendre.legvander(t, order)  # (n, order + 1)
     flat = x.reshape(-1, n).T.astype(np.float64)  # (n, m)
