@@ -308,3 +308,18 @@ def test_gpu_mixed_precision_fit(name):
     assert isinstance(proba, np.ndarray) and proba.shape == (len(X), 3)
     assert np.all(np.isfinite(proba))
     assert set(clf.predict(X)) <= {"W", "NREM", "REM"}
+
+
+def test_cnn_learns_synthetic_mouse_psg():
+    datasets = pytest.importorskip("sklearn_sleep.datasets")
+    try:
+        bunch = datasets.make_synthetic_psg(
+            n_subjects=3, n_epochs=40, preset="mouse", random_state=0
+        )
+    except NotImplementedError:
+        pytest.skip("make_synthetic_psg not available yet")
+    assert bunch.X.shape[1:] == (2, 512) and bunch.sfreq == 512.0
+    X = bunch.X / bunch.X.std(axis=(0, 2), keepdims=True)  # per-channel scaling
+    test = bunch.groups == bunch.groups[-1]  # leave one mouse out
+    clf = _classifier("cnn", max_epochs=6, lr=1e-2).fit(X[~test], bunch.y[~test])
+    assert clf.score(X[test], bunch.y[test]) > 0.7  # majority class is ~50 %
