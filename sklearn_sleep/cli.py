@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "MODELS", "NETWORKS"]
+__all__ = ["MODELS", "NETWORKS", "build_parser", "main"]
 
 PROG = "sklearn-sleep"
 
@@ -84,9 +84,9 @@ def _note(message):
 
 
 def _network_class(name):
-    from .models import SleepNetClassifier
+    from sklearn_sleep import models
 
-    import sklearn_sleep.models as models
+    from .models import SleepNetClassifier
 
     cls_name = NETWORKS[name][0]
     cls = getattr(models, cls_name, None)
@@ -252,8 +252,13 @@ def cmd_demo(args):
     from sklearn.model_selection import GroupKFold, cross_validate
 
     from .datasets import make_synthetic_psg
-    from .metrics import format_scores, per_class_f1, sleep_confusion_matrix, sleep_scores
-    from .metrics import sleep_scoring
+    from .metrics import (
+        format_scores,
+        per_class_f1,
+        sleep_confusion_matrix,
+        sleep_scores,
+        sleep_scoring,
+    )
 
     if args.quick:
         args.n_subjects = min(args.n_subjects, 3)
@@ -317,9 +322,9 @@ def cmd_demo(args):
     for k, (est, test_idx) in enumerate(zip(res["estimator"], res["indices"]["test"])):
         subjects = sorted(np.unique(groups[test_idx]).tolist())
         row = {n: float(res[f"test_{n}"][k]) for n in names}
-        folds.append({"fold": k + 1, "test_subjects": subjects, "n_test": int(len(test_idx)),
+        folds.append({"fold": k + 1, "test_subjects": subjects, "n_test": len(test_idx),
                       **row, "fit_time_s": float(res["fit_time"][k])})
-        print(f"{k + 1:>4}  {str(subjects):<16}{len(test_idx):>7}"
+        print(f"{k + 1:>4}  {subjects!s:<16}{len(test_idx):>7}"
               + "".join(f"{row[n]:>14.3f}" for n in names))
         y_pooled_true.append(y[test_idx])
         y_pooled_pred.append(est.predict(X[test_idx]))
@@ -342,7 +347,7 @@ def cmd_demo(args):
     print(f"\ndone in {elapsed:.1f} s")
     results = {
         "model": args.model, "preset": preset, "n_subjects": args.n_subjects,
-        "n_epochs_per_subject": args.n_epochs, "n_epochs": int(len(X)), "folds": folds,
+        "n_epochs_per_subject": args.n_epochs, "n_epochs": len(X), "folds": folds,
         "mean": means, "sd": sds, "pooled": pooled, "per_class_f1": f1,
         "confusion_matrix": {"labels": [str(v) for v in labels], "counts": cm.tolist()},
         "seed": args.seed, "elapsed_s": elapsed,
@@ -655,7 +660,7 @@ def cmd_evaluate(args):
     print("per-class F1: " + ", ".join(f"{k} {v:.3f}" for k, v in f1.items()))
     print("confusion matrix (rows = reference, columns = predicted):")
     print(_matrix_text(cm, labels))
-    results = {"n_epochs": int(len(y_ref)), "n_left_out": n_left_out, "scores": scores,
+    results = {"n_epochs": len(y_ref), "n_left_out": n_left_out, "scores": scores,
                "per_class_f1": f1,
                "confusion_matrix": {"labels": [str(v) for v in labels], "counts": cm.tolist()}}
     if vocabulary is not None:

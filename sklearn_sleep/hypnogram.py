@@ -53,13 +53,13 @@ from ._atomic import atomic_write
 from .utils._stages import AASM_STAGES, MOUSE_STAGES, to_stage_codes
 
 __all__ = [
+    "STATISTIC_UNITS",
+    "read_hypnogram_csv",
     "sleep_statistics",
-    "transition_matrix",
     "statistics_table",
     "to_records",
-    "read_hypnogram_csv",
+    "transition_matrix",
     "write_hypnogram_csv",
-    "STATISTIC_UNITS",
 ]
 
 #: Unit of every scalar statistic returned by :func:`sleep_statistics` (by key pattern).

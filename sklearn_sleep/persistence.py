@@ -47,13 +47,13 @@ from ._version import __version__
 from .utils._validation import check_epochs, check_labels_match, check_sfreq
 
 __all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "IncompatibleModelError",
+    "ModelFileError",
     "SleepStager",
     "load_model",
     "read_model_metadata",
-    "ModelFileError",
-    "IncompatibleModelError",
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
 ]
 
 #: Value of the ``"format"`` key of a saved model payload.

@@ -19,12 +19,12 @@ import numpy as np
 from .utils._stages import AASM_STAGES, MOUSE_STAGES, to_stage_codes
 
 __all__ = [
-    "hypnogram_levels",
-    "plot_hypnogram",
-    "plot_hypnodensity",
-    "plot_confusion_matrix",
     "DISPLAY_ORDER",
     "STAGE_COLORS",
+    "hypnogram_levels",
+    "plot_confusion_matrix",
+    "plot_hypnodensity",
+    "plot_hypnogram",
 ]
 
 #: Vertical order of the stages on a hypnogram, top to bottom (REM just under wake,

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-import sklearn_sleep.persistence as persistence
+from sklearn_sleep import persistence
 from sklearn_sleep._atomic import atomic_write
 from sklearn_sleep.models import SleepNetClassifier
 from sklearn_sleep.persistence import (
@@ -55,20 +55,18 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     with atomic_write(target) as f:
         f.write("first")
     assert target.read_text() == "first"
-    with pytest.raises(RuntimeError, match="boom"):
-        with atomic_write(target) as f:
-            f.write("half-written")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), atomic_write(target) as f:
+        f.write("half-written")
+        raise RuntimeError("boom")
     assert target.read_text() == "first"  # old content intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]  # no temp file
 
 
 def test_atomic_write_exception_leaves_no_file(tmp_path):
     target = tmp_path / "model.bin"
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_write(target, "wb") as f:
-            f.write(b"\x00" * 1000)
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_write(target, "wb") as f:
+        f.write(b"\x00" * 1000)
+        raise KeyboardInterrupt
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -77,15 +75,13 @@ def test_atomic_write_modes_and_errors(tmp_path):
     with atomic_write(tmp_path / "b.bin", "wb") as f:
         f.write(b"abc")
     assert (tmp_path / "b.bin").read_bytes() == b"abc"
-    with pytest.raises(FileExistsError):
-        with atomic_write(tmp_path / "b.bin", "xb") as f:
-            f.write(b"x")
+    with pytest.raises(FileExistsError), atomic_write(tmp_path / "b.bin", "xb") as f:
+        f.write(b"x")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         with atomic_write(tmp_path / "nope" / "x.txt") as f:
             f.write("x")
-    with pytest.raises(ValueError, match="mode"):
-        with atomic_write(tmp_path / "x.txt", "a"):
-            pass
+    with pytest.raises(ValueError, match="mode"), atomic_write(tmp_path / "x.txt", "a"):
+        pass
     # a new file gets normal permissions (not mkstemp's 0600)
     mode = (tmp_path / "b.bin").stat().st_mode & 0o777
     umask = os.umask(0)

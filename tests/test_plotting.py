@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
 
-from sklearn_sleep.metrics import sleep_confusion_matrix  # noqa: E402
-from sklearn_sleep.plotting import (  # noqa: E402
+from sklearn_sleep.metrics import sleep_confusion_matrix
+from sklearn_sleep.plotting import (
     hypnogram_levels,
     plot_confusion_matrix,
     plot_hypnodensity,
@@ -98,7 +98,7 @@ def test_plot_confusion_matrix(tmp_path):
     y_true = rng.choice(["W", "N1", "N2", "N3", "REM"], size=200)
     y_pred = np.where(rng.random(200) < 0.7, y_true, rng.choice(["W", "N2"], size=200))
     ax = plot_confusion_matrix(y_true, y_pred)
-    expected, labels = sleep_confusion_matrix(y_true, y_pred, normalize="true")
+    expected, _ = sleep_confusion_matrix(y_true, y_pred, normalize="true")
     np.testing.assert_allclose(ax.images[0].get_array(), expected)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["W", "N1", "N2", "N3", "REM"]
     assert len(ax.texts) == 25
