@@ -1201,7 +1201,12 @@ def test_classifier_unknown_label_with_classes(name):
 def test_classifier_channel_count_the_network_cannot_take(name):
     X, y = _net_data(name)
     if name == "ULWSleepNetClassifier":
-        pytest.skip("ULW-SleepNet takes any number of channels (shared per-channel extractor)")
+        # documented: one extractor shared by all channels, so any channel count works;
+        # the count seen at fit is then enforced at predict
+        clf = _net(name).fit(X[:, :1], y)
+        with pytest.raises(ValueError, match=r"fitted on epochs of shape .* \(1, 3000\)"):
+            clf.predict(X)
+        return
     Xb = np.concatenate([X, X[:, :1]], axis=1) if name == "SSCSleepNetClassifier" else X[:, :1]
     with pytest.raises(ValueError, match=r"n_chans=\d|out of range for input with n_chans"):
         _net(name).fit(Xb, y)
@@ -1422,21 +1427,29 @@ HYPNOGRAM_BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("func", ["sleep_statistics", "transition_matrix"])
-@pytest.mark.parametrize("hypnogram, kwargs, match", HYPNOGRAM_BAD_INPUT)
+def _hypnogram_cases():
+    for func in ("sleep_statistics", "transition_matrix"):
+        for case in HYPNOGRAM_BAD_INPUT:
+            hypnogram, kwargs, match = case.values
+            if func == "transition_matrix" and "epoch_seconds" in kwargs:
+                continue  # transition_matrix has no epoch_seconds
+            yield pytest.param(func, hypnogram, kwargs, match, marks=case.marks,
+                               id=f"{case.id}-{func}")
+
+
+@pytest.mark.parametrize("func, hypnogram, kwargs, match", list(_hypnogram_cases()))
 def test_hypnogram_bad_input(func, hypnogram, kwargs, match):
-    if func == "transition_matrix":
-        kwargs = {k: v for k, v in kwargs.items() if k != "epoch_seconds"}
-        if "epoch_seconds" in match:
-            pytest.skip("transition_matrix has no epoch_seconds")
     if match == "[Mm]ix":
-        # either a clear error, or int 4 must keep its code meaning (REM)
+        # either a clear error, or the int 4 keeps its code meaning (REM, as in int arrays)
         try:
-            stats = hyp_mod.sleep_statistics(hypnogram, **kwargs)
+            out = getattr(hyp_mod, func)(hypnogram, **kwargs)
         except ValueError as exc:
             assert "ix" in str(exc)
             return
-        assert stats["REM_min"] == 0.5 and stats["N3_min"] == 0.0
+        if func == "sleep_statistics":
+            assert out["REM_min"] == 0.5 and out["N3_min"] == 0.0
+        else:
+            assert out[0, 4] == 1 and out[0, 3] == 0  # W -> REM, not W -> N3
         return
     with pytest.raises(ValueError, match=match):
         getattr(hyp_mod, func)(hypnogram, **kwargs)
