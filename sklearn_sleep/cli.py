@@ -239,7 +239,7 @@ def _vocabulary(labels):
 
 
 def _stage_counts(y):
-    from .models._base import _canonical_classes
+    from .utils._stages import canonical_labels as _canonical_classes
 
     y = np.asarray(y).astype(str)
     return ", ".join(f"{s} {int(np.sum(y == s))}" for s in _canonical_classes(y))
@@ -542,7 +542,7 @@ def cmd_stage(args):
     X, sig = _read_recording(args.recording, stager, args.quiet)
     print(f"{PROG} stage: {Path(args.recording).name}: {len(X)} epochs of "
           f"{stager.epoch_seconds_:g} s, channels {list(sig.ch_names)} at {sig.sfreq:g} Hz")
-    from .models._base import _canonical_classes
+    from .utils._stages import canonical_labels as _canonical_classes
 
     # probability columns in stage order (W, N1, N2, N3, REM), whatever the classifier's
     classes = [str(c) for c in _canonical_classes(np.asarray(stager.classes_))]

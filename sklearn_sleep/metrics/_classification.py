@@ -22,6 +22,8 @@ from sklearn.metrics import (
     make_scorer,
 )
 
+from ..utils._stages import canonical_labels, check_label_array
+
 __all__ = [
     "geometric_mean_score",
     "kappa_score",
@@ -40,13 +42,14 @@ __all__ = [
 def _labels(y_true, y_pred, labels):
     if labels is not None:
         return np.asarray(labels)
-    from ..models._base import _canonical_classes
-
-    return _canonical_classes(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
+    return canonical_labels(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
 
 
 def _check_pair(y_true, y_pred):
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == 1 and y_pred.ndim == 1:
+        check_label_array(y_true, "y_true")
+        check_label_array(y_pred, "y_pred")
     if y_true.ndim != 1 or y_pred.ndim != 1:
         raise ValueError(
             f"y_true and y_pred must be 1-D, got shapes {y_true.shape} and {y_pred.shape}."
@@ -134,6 +137,13 @@ def kappa_score(y_true, y_pred, *, labels=None):
 def macro_f1_score(y_true, y_pred, *, labels=None):
     """Macro-averaged F1 (MF1) over the stages present in either array (or ``labels``)."""
     y_true, y_pred = _check_pair(y_true, y_pred)
+    if labels is not None:
+        absent = np.setdiff1d(np.asarray(labels), np.concatenate([y_true, y_pred]))
+        if absent.size:
+            raise ValueError(
+                f"labels {absent.tolist()} occur in neither y_true nor y_pred; their F1 is "
+                "undefined."
+            )
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 

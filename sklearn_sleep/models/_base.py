@@ -24,16 +24,16 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
-from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GroupShuffleSplit
-from sklearn.utils.multiclass import check_classification_targets
 from torch.utils.data import Subset
 
-from ..utils._stages import AASM_STAGES, MOUSE_STAGES
+from ..utils._stages import AASM_STAGES, canonical_labels, check_label_array
 from ..utils._validation import check_epochs, check_labels_match, check_sfreq
 from .losses import WeightedCrossEntropyLoss, attnsleep_class_weights
 
@@ -48,18 +48,6 @@ def resolve_device(device):
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
-
-
-def _canonical_classes(y):
-    """Sorted unique labels, with sleep-stage names in stage order rather than A-Z."""
-    uniques = np.unique(y)
-    if uniques.dtype.kind in "OUS":
-        as_str = [str(u) for u in uniques]
-        for vocabulary in (AASM_STAGES, MOUSE_STAGES):
-            if set(as_str) <= set(vocabulary):
-                ordered = [s for s in vocabulary if s in as_str]
-                return np.asarray(ordered, dtype=uniques.dtype)
-    return uniques
 
 
 class SleepNetClassifier(NeuralNetClassifier):
@@ -291,7 +279,7 @@ class SleepNetClassifier(NeuralNetClassifier):
             ) from None
 
     def _encode_labels(self, y):
-        y = np.asarray(y)
+        y = check_label_array(y)
         check_classification_targets(y)
         if self.classes is not None:
             classes = np.asarray(self.classes)
@@ -302,7 +290,12 @@ class SleepNetClassifier(NeuralNetClassifier):
                     f"{classes.tolist()}."
                 )
         else:
-            classes = _canonical_classes(y)
+            classes = canonical_labels(y)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"y has a single class ({classes.tolist()}); a classifier needs at least 2. "
+                    "Pass classes=[...] listing every stage if a training fold may lack some."
+                )
         lookup = {label: i for i, label in enumerate(classes.tolist())}
         y_enc = np.fromiter((lookup[label] for label in y.tolist()), dtype=np.int64, count=len(y))
         self.__dict__["classes_fitted_"] = classes

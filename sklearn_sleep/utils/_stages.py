@@ -21,6 +21,8 @@ __all__ = [
     "stage_names",
     "to_stage_names",
     "to_stage_codes",
+    "check_label_array",
+    "canonical_labels",
 ]
 
 #: AASM stages in the conventional integer order 0..4 (W, N1, N2, N3, REM).
@@ -110,6 +112,13 @@ def to_stage_codes(y, names=AASM_STAGES):
     unknown = set()
     for i, label in enumerate(y):
         key = str(label).strip()
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+            # an integer is a stage code, never an R&K alias ('4' = S4 would clash with REM)
+            if 0 <= int(label) < len(names):
+                out[i] = int(label)
+            else:
+                unknown.add(label)
+            continue
         name = lower.get(key.lower()) or _ALIASES.get(key.lower())
         if name is None or name not in index:
             unknown.add(label)
@@ -120,3 +129,47 @@ def to_stage_codes(y, names=AASM_STAGES):
             f"Unknown stage label(s) {sorted(map(str, unknown))}; expected one of {list(names)}."
         )
     return out
+
+
+def check_label_array(y, name="y"):
+    """Return ``y`` as a 1-D label array, rejecting missing and mixed-type labels.
+
+    Raises ``ValueError`` for ``None``/NaN labels (with their positions) and for arrays
+    that mix strings and numbers, where ``4`` and ``'4'`` or ``'REM'`` would otherwise be
+    ordered or matched inconsistently.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one label per epoch), got shape {y.shape}.")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        idx = np.flatnonzero(np.isnan(y))
+        raise ValueError(f"{name} has {idx.size} missing (NaN) label(s), first at index {idx[0]}.")
+    if y.dtype == object:
+        missing = [i for i, v in enumerate(y.tolist()) if v is None or (isinstance(v, float) and v != v)]
+        if missing:
+            raise ValueError(
+                f"{name} has {len(missing)} missing label(s) (None/NaN), first at index "
+                f"{missing[0]}; remove or label those epochs."
+            )
+        kinds = {"text" if isinstance(v, (str, np.str_)) else "number" for v in y.tolist()}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"{name} mixes text and numeric labels (e.g. 'REM' and 4); use one kind."
+            )
+    return y
+
+
+def canonical_labels(y):
+    """Sorted unique labels, with sleep-stage names in stage order rather than A-Z.
+
+    ``['REM', 'W', 'N1']`` gives ``['W', 'N1', 'REM']``; integers and other labels are
+    sorted.
+    """
+    uniques = np.unique(check_label_array(y))
+    if uniques.dtype.kind in "OUS":
+        as_str = [str(u) for u in uniques]
+        for vocabulary in (AASM_STAGES, MOUSE_STAGES):
+            if set(as_str) <= set(vocabulary):
+                ordered = [s for s in vocabulary if s in as_str]
+                return np.asarray(ordered, dtype=uniques.dtype)
+    return uniques
