@@ -191,10 +191,17 @@ def main(argv=None):
         f"{len(y)} epochs of 30 s from {len(np.unique(groups))} excerpts (single EEG channel, "
         f"resampled to 100 Hz); stage counts {counts}. **Only ~360 epochs and no REM: a sanity "
         "check with wide uncertainty.** Metrics pooled over folds, over the stages present. "
-        f"Networks: {args.max_epochs} training epochs, batch {args.batch_size}. "
-        f"Majority-class accuracy {majority:.3f}.",
+        + (f"Networks: {args.max_epochs} training epochs, batch {args.batch_size}. "
+           if any(m != "bandpower-hgb" for m in results) else "")
+        + f"Majority-class accuracy {majority:.3f}.",
         "",
         markdown_table(header, rows),
+        "",
+        "Per-class F1 (pooled):",
+        "",
+        markdown_table(["model"] + [f"F1 {s}" for s in labels],
+                       [[_NAMES[m]] + [r["pooled"][f"f1_{s}"] for s in labels]
+                        for m, r in results.items()]),
         "",
         f"Hardware: {hw['cpu_model']}, {hw['cpu_count']} logical cores; torch {hw['torch']}, "
         f"device {device}" + (f" [{hw['cuda_device']}]" if hw.get("cuda_device") else "")
