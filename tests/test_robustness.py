@@ -80,8 +80,6 @@ from sklearn_sleep.preprocessing import (
     scale_recordings,
 )
 
-mne.set_log_level("ERROR")
-
 
 def bug(reason):
     """``xfail(strict=True)`` mark of a case that reveals a library bug."""
