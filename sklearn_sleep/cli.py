@@ -756,7 +756,30 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run ``sklearn-sleep`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    """Run ``sklearn-sleep`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    Parses the arguments with :func:`build_parser` and runs the chosen sub-command
+    (``demo``, ``train``, ``stage`` or ``evaluate``). Errors are reported rather than
+    raised: bad input (a ``CLIError``, ``ValueError`` — which includes
+    ``ModelFileError`` and ``IncompatibleModelError`` — ``FileNotFoundError``,
+    ``FileExistsError``, ``IsADirectoryError`` or ``PermissionError``) prints the first
+    line of its message as ``sklearn-sleep: error: ...`` on stderr, unless ``--debug``
+    was given, in which case the exception propagates with its traceback. Other
+    exceptions always propagate.
+
+    Parameters
+    ----------
+    argv : sequence of str or None, default=None
+        Command-line arguments without the program name, e.g.
+        ``["demo", "--quick"]``; ``None`` uses ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        ``0`` on success (and for ``--help`` / ``--version``); ``2`` for a usage error
+        (reported by argparse) or bad input; ``130`` when interrupted with Ctrl-C
+        (:class:`KeyboardInterrupt`).
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -390,7 +390,37 @@ def _check_versions(metadata, path):
 
 
 def read_model_metadata(path):
-    """Return the metadata dict of a model saved with :meth:`SleepStager.save`."""
+    """Return the metadata dict of a model saved with :meth:`SleepStager.save`.
+
+    The whole file is unpickled with :func:`joblib.load`, model included, so the classes
+    it refers to must be importable (and, as with any pickle, only read files from
+    sources you trust). Unlike :func:`load_model`, neither the format version nor the
+    sklearn_sleep version recorded in the file is checked.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Model file written by :meth:`SleepStager.save`.
+
+    Returns
+    -------
+    metadata : dict
+        The JSON-able metadata stored at save time: ``ch_names``, ``sfreq``,
+        ``epoch_seconds``, ``n_times`` (samples per epoch), ``classes``, ``estimator``
+        (its repr), ``estimator_class`` (module-qualified class name) and ``versions``
+        (sklearn_sleep, Python, NumPy, scikit-learn and, when installed, torch, skorch
+        and mne).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ModelFileError
+        (a ``ValueError``) naming the file when it cannot be read (truncated, corrupt,
+        not a joblib file, or referring to code that is not importable here), or when
+        it is not a SleepStager model file (e.g. a plain ``joblib.dump`` of an
+        estimator, which has no metadata).
+    """
     payload = _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{str(path)!r} is not a SleepStager model file (no metadata).")

@@ -85,7 +85,32 @@ def _read_text_column(path):
 
 
 def read_dreams_hypnogram(path):
-    """Integer R&K codes (one per 5 s) of a ``Hypnogram_excerptN.txt`` file."""
+    """Integer R&K codes (one per 5 s) of a ``Hypnogram_excerptN.txt`` file.
+
+    The file is read as Latin-1 text: a first line ``[name]`` (any name, normally
+    ``[Hypnogram]``), then whitespace-separated numbers. The codes are returned as
+    stored; they are not checked against :data:`DREAMS_RK_MAP` here
+    (:func:`aggregate_labels` does that).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``Hypnogram_excerptN.txt`` file of the DREAMS database.
+
+    Returns
+    -------
+    codes : ndarray of int of shape (n_codes,)
+        One R&K code per 5 s, in file order (5=W, 4=REM, 3=S1, 2=S2, 1=S3, 0=S4,
+        negative = unknown/movement).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the first line is not a ``[name]`` header, if a value is not numeric or
+        not a whole number, or if there is no value after the header.
+    """
     name, values = _read_text_column(path)
     if not np.all(values == np.round(values)):
         raise ValueError(f"{path}: hypnogram codes must be integers.")
@@ -98,6 +123,43 @@ def aggregate_labels(codes, codes_per_epoch, *, code_map=DREAMS_RK_MAP, where="h
     Returns ``(labels, keep, n_ties, n_dropped_codes)``: ``labels`` has one stage per
     whole epoch (``EXCLUDED`` for epochs containing an excluded code), ``keep`` marks
     usable epochs. Majority vote; ties go to the tied stage occurring first.
+
+    The codes are cut into consecutive groups of ``codes_per_epoch`` and each code is
+    mapped through ``code_map``. An epoch containing at least one code mapped to
+    ``EXCLUDED`` is labelled ``EXCLUDED``, whatever its other codes; otherwise it takes
+    the most frequent stage, and when several stages tie, the one whose first
+    occurrence comes earliest in the epoch.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_codes,)
+        Sub-epoch codes, e.g. the 5-s DREAMS codes of :func:`read_dreams_hypnogram`.
+    codes_per_epoch : int
+        Number of codes per epoch (6 for 30-s epochs of 5-s codes); must be at least 1.
+        Trailing codes that do not fill a whole epoch are dropped and counted.
+    code_map : dict, default=DREAMS_RK_MAP
+        Code -> stage name, or ``EXCLUDED`` for codes whose epochs must be removed.
+        The default maps the DREAMS R&K codes to AASM stages (S3 and S4 -> N3;
+        -1/-2/-3 -> ``EXCLUDED``).
+    where : str, default="hypnogram"
+        Prefix of the error message (e.g. the hypnogram's file name).
+
+    Returns
+    -------
+    labels : ndarray of object of shape (n_codes // codes_per_epoch,)
+        Stage name of each whole epoch, or ``EXCLUDED``.
+    keep : ndarray of bool of shape (n_codes // codes_per_epoch,)
+        ``labels != EXCLUDED``.
+    n_ties : int
+        Number of epochs whose majority vote was tied.
+    n_dropped_codes : int
+        Number of trailing codes left out (``n_codes % codes_per_epoch``).
+
+    Raises
+    ------
+    ValueError
+        If a code is not a key of ``code_map``; the message lists the unknown codes and
+        the known ones.
     """
     codes = np.asarray(codes)
     unknown = sorted(set(codes.tolist()) - set(code_map))

@@ -154,6 +154,35 @@ def read_label_file(path, *, column=0, skiprows=0):
 
     Empty lines are ignored; on lines containing commas or tabs the field ``column``
     is taken. Labels that all look like integers are returned as ints, else strings.
+
+    The file is read as UTF-8 (a byte-order mark is ignored). Each line and each field
+    is stripped of surrounding whitespace; commas and tabs both separate fields (other
+    separators such as ``;`` are not recognised). A line without a comma or tab is
+    taken whole as the label, whatever ``column`` is.
+
+    Parameters
+    ----------
+    path : str or Path
+        Text, CSV or TSV file.
+    column : int, default=0
+        Index of the field holding the label on comma/tab-separated lines.
+    skiprows : int, default=0
+        Number of lines skipped at the top of the file (e.g. 1 for a header row),
+        counted before empty lines are removed.
+
+    Returns
+    -------
+    labels : ndarray of object of shape (n_labels,)
+        One label per non-empty line, in file order: Python ``int`` values when every
+        label parses with ``int()`` (e.g. ``"0"``, ``"-1"``), else ``str`` values.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        If a separated line has no field ``column``, or if no label is left (empty
+        file, or only skipped/empty lines).
     """
     path = Path(path)
     if not path.is_file():

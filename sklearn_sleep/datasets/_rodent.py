@@ -227,6 +227,42 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
     The first column is a clock time ``hh:mm:ss.ffff``; the rate is estimated from it
     like :func:`read_sleepsign_signals`. Values are returned as stored (the file gives
     no unit). Returns ``Bunch(signals, ch_names, sfreq, start)``.
+
+    The file is read as Latin-1 text. Each line is stripped and split on ``delimiter``;
+    lines with fewer than two fields (e.g. blank lines) are skipped, every other line
+    is one sample: a time stamp followed by one value per channel.
+
+    Parameters
+    ----------
+    path : str or Path
+        Text export without a header line.
+    ch_names : sequence of str or None, default=None
+        Channel names, one per value column (the count is not checked); default
+        ``'ch1'``, ``'ch2'``...
+    sfreq : float or None, default=None
+        Sampling rate in Hz; when given, the time stamps are not parsed. ``None``
+        estimates it from the ``hh:mm:ss[.fff]`` stamps (unwrapped across midnight)
+        as ``(n_samples - 1) / (t_last - t_first)``, rounded to the nearest integer
+        when within 0.5 % of it; this needs at least two samples with increasing
+        stamps.
+    delimiter : str, default="\\t"
+        Field separator.
+
+    Returns
+    -------
+    data : Bunch
+        ``signals`` float64 (n_channels, n_samples) as stored, ``ch_names`` (list),
+        ``sfreq`` (float) and ``start`` (the first time stamp, as written in the
+        file).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        If a value is not numeric, if there is no sample, or if rows have different
+        numbers of values; with ``sfreq=None`` also for a time stamp that is not
+        ``hh:mm:ss[.fff]`` or a single sample (the rate cannot be estimated).
     """
     path = Path(path)
     if not path.is_file():

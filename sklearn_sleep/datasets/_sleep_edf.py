@@ -223,6 +223,22 @@ class SleepEDFReader:
     Calling it on a ``(psg_file, hypnogram_file)`` pair runs
     :func:`read_sleep_edf_recording` with the stored keyword arguments;
     :meth:`count_epochs` gives the epoch count from the header and hypnogram only.
+
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :func:`read_sleep_edf_recording` (``channels``,
+        ``sfreq``, ``wake_edge_minutes``, ``epoch_seconds``, ``resample_mismatched``,
+        ``annotation_map``, ``subject``), stored as given; omitted ones take that
+        function's defaults. Nothing is checked at construction: an unknown name or a
+        bad value only raises (``TypeError`` or ``ValueError``) when the reader is
+        called. :meth:`count_epochs` uses only ``epoch_seconds``,
+        ``wake_edge_minutes``, ``sfreq`` and ``annotation_map``.
+
+    Attributes
+    ----------
+    kwargs : dict
+        The keyword arguments passed to :func:`read_sleep_edf_recording` on each call.
     """
 
     def __init__(self, **kwargs):

@@ -129,13 +129,71 @@ def geometric_mean_score(y_true, y_pred, *, labels=None):
 
 
 def kappa_score(y_true, y_pred, *, labels=None):
-    """Cohen's kappa (unweighted) between reference and predicted stages."""
+    """Cohen's kappa (unweighted) between reference and predicted stages.
+
+    Computed with :func:`sklearn.metrics.cohen_kappa_score` after the checks of the
+    other metrics of this module.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_epochs,)
+        Reference stages (any labels: stage names or integer codes). Missing labels
+        (``None``/NaN) and object arrays mixing text and numbers are refused.
+    y_pred : array-like of shape (n_epochs,)
+        Predicted stages, same length and kind of labels as ``y_true``.
+    labels : array-like or None, default=None
+        Stages to include: only the epochs whose reference *and* predicted stage are
+        both in ``labels`` are counted. ``None`` uses every label occurring in
+        ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    kappa : float
+        Cohen's kappa, at most 1 (perfect agreement); 0 is chance-level agreement.
+        NaN (with a scikit-learn warning) when it is undefined, e.g. when both arrays
+        hold one and the same stage only.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` or ``y_pred`` is not 1-D, has missing (``None``/NaN) labels or is
+        an object array mixing text and numbers, if their lengths differ or if they
+        are empty; also (raised by scikit-learn) if no label of ``labels`` occurs in ``y_true``.
+    """
     y_true, y_pred = _check_pair(y_true, y_pred)
     return float(cohen_kappa_score(y_true, y_pred, labels=labels))
 
 
 def macro_f1_score(y_true, y_pred, *, labels=None):
-    """Macro-averaged F1 (MF1) over the stages present in either array (or ``labels``)."""
+    """Macro-averaged F1 (MF1) over the stages present in either array (or ``labels``).
+
+    The unweighted mean of the per-stage F1 scores (:func:`sklearn.metrics.f1_score`
+    with ``average="macro"``). A stage that occurs in only one of the two arrays counts
+    with an F1 of 0 (``zero_division=0``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_epochs,)
+        Reference stages (any labels: stage names or integer codes). Missing labels
+        (``None``/NaN) and object arrays mixing text and numbers are refused.
+    y_pred : array-like of shape (n_epochs,)
+        Predicted stages, same length and kind of labels as ``y_true``.
+    labels : array-like or None, default=None
+        Stages to average over; each must occur in ``y_true`` or ``y_pred``. ``None``
+        averages over every label occurring in either array.
+
+    Returns
+    -------
+    macro_f1 : float
+        Mean F1 over the stages, between 0 and 1.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` or ``y_pred`` is not 1-D, has missing (``None``/NaN) labels or is
+        an object array mixing text and numbers, if their lengths differ or if they
+        are empty, or if a label of ``labels`` occurs in neither array (its F1 would be undefined).
+    """
     y_true, y_pred = _check_pair(y_true, y_pred)
     if labels is not None:
         absent = np.setdiff1d(np.asarray(labels), np.concatenate([y_true, y_pred]))
@@ -148,7 +206,35 @@ def macro_f1_score(y_true, y_pred, *, labels=None):
 
 
 def per_class_f1(y_true, y_pred, *, labels=None):
-    """F1 of each stage, as a dict ``{stage: f1}`` in stage order."""
+    """F1 of each stage, as a dict ``{stage: f1}`` in stage order.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_epochs,)
+        Reference stages (any labels: stage names or integer codes). Missing labels
+        (``None``/NaN) and object arrays mixing text and numbers are refused.
+    y_pred : array-like of shape (n_epochs,)
+        Predicted stages, same length and kind of labels as ``y_true``.
+    labels : array-like or None, default=None
+        Stages to score, in the order of the output. ``None`` takes every label
+        occurring in ``y_true`` or ``y_pred``, stage names in canonical stage order
+        (W, N1, N2, N3, REM or W, NREM, REM), other labels sorted. A stage absent from
+        both arrays gets an F1 of 0.
+
+    Returns
+    -------
+    f1 : dict
+        ``{stage: F1}`` with plain Python keys (``str`` or ``int``) and ``float``
+        values; a stage that is never predicted, or never in ``y_true``, has F1 0
+        (``zero_division=0``).
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` or ``y_pred`` is not 1-D, has missing (``None``/NaN) labels or is
+        an object array mixing text and numbers, if their lengths differ or if they
+        are empty.
+    """
     y_true, y_pred = _check_pair(y_true, y_pred)
     labels = _labels(y_true, y_pred, labels)
     scores = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
@@ -158,10 +244,32 @@ def per_class_f1(y_true, y_pred, *, labels=None):
 def sleep_scores(y_true, y_pred, *, labels=None):
     """All headline metrics at once.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n_epochs,)
+        Reference stages (any labels: stage names or integer codes). Missing labels
+        (``None``/NaN) and object arrays mixing text and numbers are refused.
+    y_pred : array-like of shape (n_epochs,)
+        Predicted stages, same length and kind of labels as ``y_true``.
+    labels : array-like or None, default=None
+        Stages passed to :func:`macro_f1_score`, :func:`geometric_mean_score` and
+        :func:`per_class_f1` (so the ``f1_<stage>`` keys follow it). ``accuracy`` and
+        ``kappa`` are always computed on all epochs and all labels. ``None`` uses the
+        labels occurring in the data.
+
     Returns
     -------
     scores : dict
-        ``accuracy``, ``macro_f1``, ``kappa``, ``gmean``, and ``f1_<stage>`` per stage.
+        ``accuracy``, ``macro_f1``, ``kappa``, ``gmean`` (macro G-mean), and
+        ``f1_<stage>`` per stage (in the order of :func:`per_class_f1`); all floats.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` or ``y_pred`` is not 1-D, has missing (``None``/NaN) labels or is
+        an object array mixing text and numbers, if their lengths differ or if they
+        are empty; also if a label of ``labels`` occurs in neither array, or if none
+        of them occurs in ``y_true``.
     """
     y_true, y_pred = _check_pair(y_true, y_pred)
     out = {

@@ -44,7 +44,21 @@ _ATTNSLEEP_MU = dict(zip(AASM_STAGES, (1.5, 2.0, 1.5, 1.0, 1.5)))
 
 
 def resolve_device(device):
-    """Turn ``"auto"`` into ``"cuda"`` when a CUDA device is available, else ``"cpu"``."""
+    """Turn ``"auto"`` into ``"cuda"`` when a CUDA device is available, else ``"cpu"``.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        Requested device. Only the string ``"auto"`` is resolved (with
+        :func:`torch.cuda.is_available`); any other value (``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``, a :class:`torch.device`...) is returned unchanged, without
+        checking that the device exists.
+
+    Returns
+    -------
+    device : str or torch.device
+        ``"cuda"`` or ``"cpu"`` for ``"auto"``, otherwise ``device`` itself.
+    """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device

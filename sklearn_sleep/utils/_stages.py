@@ -72,7 +72,26 @@ _ALIASES = {
 
 
 def stage_names(n_classes):
-    """Return the canonical stage names for a 5-class (human) or 3-class (rodent) task."""
+    """Return the canonical stage names for a 5-class (human) or 3-class (rodent) task.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes of the task: 5 for human AASM staging, 3 for rodent staging.
+        Compared with ``==``, so ``5.0`` or ``numpy.int64(5)`` work too.
+
+    Returns
+    -------
+    names : tuple of str
+        :data:`AASM_STAGES` (``("W", "N1", "N2", "N3", "REM")``) for 5 classes,
+        :data:`MOUSE_STAGES` (``("W", "NREM", "REM")``) for 3 classes; position ``k``
+        is the name of stage code ``k``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_classes`` is neither 3 nor 5.
+    """
     if n_classes == 5:
         return AASM_STAGES
     if n_classes == 3:
@@ -83,7 +102,27 @@ def stage_names(n_classes):
 def to_stage_names(y, names=AASM_STAGES):
     """Map integer stage codes ``0..len(names)-1`` to stage names.
 
-    Raises ``ValueError`` naming any code outside the vocabulary.
+    Parameters
+    ----------
+    y : array-like
+        Stage codes, e.g. the output of :func:`to_stage_codes`. Numeric input is cast
+        with ``astype(int)`` (floats are truncated toward zero). Input with a string or
+        object dtype (text labels, or integers stored in an object array) is returned
+        as an object array unchanged, without any check.
+    names : sequence of str, default=AASM_STAGES
+        Stage vocabulary in code order: code ``k`` becomes ``names[k]``. Pass
+        :data:`MOUSE_STAGES` (or ``stage_names(3)``) for rodent codes.
+
+    Returns
+    -------
+    stages : ndarray of object, same shape as ``y``
+        The stage name of each code.
+
+    Raises
+    ------
+    ValueError
+        If a code lies outside ``0..len(names)-1``; the message lists the unknown codes
+        and the vocabulary.
     """
     y = np.asarray(y)
     if y.dtype.kind in "OUS":
@@ -101,7 +140,33 @@ def to_stage_names(y, names=AASM_STAGES):
 def to_stage_codes(y, names=AASM_STAGES):
     """Map stage names (case-insensitive, common aliases such as 'S1', 'Wake', 'R') to codes.
 
-    Raises ``ValueError`` listing the labels that are not stage names.
+    Parameters
+    ----------
+    y : array-like of shape (n_epochs,)
+        Stage labels. Text labels are stripped of surrounding spaces and matched
+        case-insensitively, first against ``names``, then against the aliases
+        ``"wake"``/``"awake"`` (W), ``"S1"``/``"stage 1"`` (N1), ``"S2"``/``"stage 2"``
+        (N2), ``"S3"``/``"S4"``/``"N4"`` (N3), ``"R"`` (REM) and the R&K digits *as
+        strings* ``"0"`` (W), ``"1"`` (N1), ``"2"`` (N2), ``"3"``/``"4"`` (N3), ``"5"``
+        (REM); an alias is accepted only if its stage is in ``names``. Integers (an
+        integer array, or Python/NumPy ints in an object array) are stage codes, never
+        aliases, and must lie in ``0..len(names)-1``. Floats (even ``1.0``) are not
+        accepted.
+    names : sequence of str, default=AASM_STAGES
+        Stage vocabulary; the code of a stage is its position in ``names``. Pass
+        :data:`MOUSE_STAGES` (or ``stage_names(3)``) for rodent labels.
+
+    Returns
+    -------
+    codes : ndarray of int of shape (n_epochs,)
+        The code of each label.
+
+    Raises
+    ------
+    ValueError
+        If a label is neither a name of ``names`` nor an accepted alias, or is an
+        integer outside ``0..len(names)-1``; the message lists all the unknown labels
+        and the vocabulary.
     """
     y = np.asarray(y)
     if y.dtype.kind in "iu":

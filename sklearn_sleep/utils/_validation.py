@@ -155,7 +155,27 @@ def check_labels_match(X, y, *, groups=None):
 
 
 def check_sfreq(sfreq, *, name="sfreq"):
-    """Return ``sfreq`` as a positive finite float, or raise ``ValueError``."""
+    """Return ``sfreq`` as a positive finite float, or raise ``ValueError``.
+
+    Parameters
+    ----------
+    sfreq : int or float
+        Value to check: any real number (Python or NumPy int or float). Booleans,
+        strings (even ``"100"``) and ``None`` are refused.
+    name : str, default="sfreq"
+        Name of the value in the error message, e.g. ``"epoch_seconds"`` when the same
+        check is applied to an epoch length.
+
+    Returns
+    -------
+    sfreq : float
+        The value as a Python ``float``.
+
+    Raises
+    ------
+    ValueError
+        If ``sfreq`` is not a real number, or is zero, negative, infinite or NaN.
+    """
     if isinstance(sfreq, bool) or not isinstance(sfreq, numbers.Real):
         raise ValueError(f"{name} must be a positive number (Hz), got {sfreq!r}.")
     sfreq = float(sfreq)
