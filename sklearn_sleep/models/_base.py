@@ -527,7 +527,15 @@ class SleepNetClassifier(NeuralNetClassifier):
             self._check_fitted()
             return super().predict_proba(X)
         X = self._check_X(X, reset=False)
-        return super().predict_proba(X)
+        proba = super().predict_proba(X)
+        bad = ~np.isfinite(proba).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"{type(self).__name__} produced non-finite probabilities for {int(bad.sum())} "
+                f"of {len(proba)} epochs (input values up to {float(np.abs(X).max()):.3g}). "
+                "Check the input units (µV expected) and scaling."
+            )
+        return proba
 
     def predict(self, X):
         """Predicted stage of each epoch, using the labels seen at ``fit``."""
