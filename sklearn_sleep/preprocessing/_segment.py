@@ -7,7 +7,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import Bunch
 
-from ..utils._validation import check_sfreq
+from ..utils._stages import check_label_array
+from ..utils._validation import check_epochs, check_sfreq
 
 __all__ = ["EpochSegmenter"]
 
@@ -217,6 +218,8 @@ class EpochSegmenter(BaseEstimator):
                 lab = np.asarray(lab)
                 if lab.ndim != 1:
                     raise ValueError(f"labels of recording {i} must be 1-D, got {lab.shape}.")
+                # None/NaN and mixed text/number labels would silently end up in y
+                lab = check_label_array(lab, name=f"labels of recording {i}")
                 if len(lab) != n_full:
                     msg = (
                         f"Recording {i}: {len(lab)} labels but {sig.shape[1]} samples = "
@@ -281,6 +284,10 @@ class EpochSegmenter(BaseEstimator):
             )
         if not np.issubdtype(sig.dtype, np.number):
             raise ValueError(f"Recording {i} must be numeric, got dtype {sig.dtype}.")
+        if sig.size:
+            # dtype checks (complex input is refused, never cast to real); the NaN check
+            # below reports samples, not epochs, since the signal is not epoched yet
+            sig = check_epochs(sig, name=f"Recording {i}", ndim=2, dtype=None, allow_nan=True)
         if not np.isfinite(sig).all():
             raise ValueError(
                 f"Recording {i} contains {int((~np.isfinite(sig)).sum())} NaN or infinite "
