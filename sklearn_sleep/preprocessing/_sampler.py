@@ -7,6 +7,7 @@ from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 
+from ..utils._stages import check_label_array
 from ..utils._validation import check_epochs, check_labels_match
 from ._channels import _epochs_to_array
 
@@ -86,6 +87,7 @@ class EpochSampler(BaseSampler):
         # template method ``SamplerMixin.fit_resample``.
         X = check_epochs(X, name="X", min_ndim=2, dtype=None)
         y, _ = check_labels_match(X, y)
+        y = check_label_array(y)
         self.epoch_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = int(np.prod(self.epoch_shape_))
         self._dtype = X.dtype
@@ -156,6 +158,10 @@ class EpochSampler(BaseSampler):
             raise ValueError(
                 "EpochSampler requires y to be passed, but the target y is None."
             )
+        # before imblearn's check_classification_targets, whose np.unique crashes with a
+        # TypeError on None or mixed str/int labels
+        if np.ndim(y) == 1:
+            check_label_array(y)
         return _epochs_to_array(X)  # mne.Epochs -> array in µV
 
     def __sklearn_tags__(self):
