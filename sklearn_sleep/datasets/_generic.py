@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..utils._validation import check_sfreq
+from ..utils._stages import check_label_array
+from ..utils._validation import check_epochs, check_sfreq
 from ._edf_io import read_edf_signals
 
 __all__ = ["epochs_from_array", "load_edf_with_labels", "read_label_file"]
@@ -91,9 +92,11 @@ def epochs_from_array(signal, labels, *, sfreq, epoch_seconds, ch_names=None, su
         raise ValueError(f"signal must be numeric, got dtype {x.dtype}.")
     if x.shape[1] == 0 or x.shape[0] == 0:
         raise ValueError(f"signal is empty (shape {x.shape}); nothing to epoch.")
-    labels = np.asarray(labels, dtype=object).ravel()
+    labels = np.asarray(labels, dtype=object)
     if labels.size == 0:
         raise ValueError("labels is empty: at least one epoch label is required.")
+    # 2-D labels are refused (never ravel()ed), None/NaN labels are reported
+    labels = check_label_array(labels, name="labels")
     if label_map is not None:
         unknown = sorted({str(v) for v in labels if v not in label_map})
         if unknown:
@@ -120,7 +123,9 @@ def epochs_from_array(signal, labels, *, sfreq, epoch_seconds, ch_names=None, su
         labels = labels[:n_keep]
         n_whole = n_keep
     X = x[:, :n_whole * n_times].reshape(x.shape[0], n_whole, n_times).transpose(1, 0, 2)
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    # complex samples are refused (never cast to real); NaN/inf samples are reported
+    # with the indices of the epochs that hold them
+    X = np.ascontiguousarray(check_epochs(X, name="signal"))
     onsets = np.arange(n_whole) * epoch_seconds
     n_excluded = 0
     if exclude is not None:
@@ -152,8 +157,10 @@ def epochs_from_array(signal, labels, *, sfreq, epoch_seconds, ch_names=None, su
 def read_label_file(path, *, column=0, skiprows=0):
     """Read one label per line from a text or CSV/TSV file.
 
-    Empty lines are ignored; on lines containing commas or tabs the field ``column``
-    is taken. Labels that all look like integers are returned as ints, else strings.
+    Blank lines at the end of the file are ignored; a blank line followed by a label
+    raises (it would shift every following label by one epoch). On lines containing
+    commas or tabs the field ``column`` is taken. Labels that all look like integers
+    are returned as ints, else strings.
 
     The file is read as UTF-8 (a byte-order mark is ignored). Each line and each field
     is stripped of surrounding whitespace; commas and tabs both separate fields (other
@@ -167,13 +174,13 @@ def read_label_file(path, *, column=0, skiprows=0):
     column : int, default=0
         Index of the field holding the label on comma/tab-separated lines.
     skiprows : int, default=0
-        Number of lines skipped at the top of the file (e.g. 1 for a header row),
-        counted before empty lines are removed.
+        Number of lines skipped at the top of the file (e.g. 1 for a header row);
+        skipped lines may be blank.
 
     Returns
     -------
     labels : ndarray of object of shape (n_labels,)
-        One label per non-empty line, in file order: Python ``int`` values when every
+        One label per line, in file order: Python ``int`` values when every
         label parses with ``int()`` (e.g. ``"0"``, ``"-1"``), else ``str`` values.
 
     Raises
@@ -181,8 +188,9 @@ def read_label_file(path, *, column=0, skiprows=0):
     FileNotFoundError
         If ``path`` is not a file.
     ValueError
-        If a separated line has no field ``column``, or if no label is left (empty
-        file, or only skipped/empty lines).
+        If a separated line has no field ``column``, if a blank line comes before a
+        label (the message gives its line number), or if no label is left (empty file,
+        or only skipped/blank lines).
     """
     path = Path(path)
     if not path.is_file():
@@ -190,10 +198,16 @@ def read_label_file(path, *, column=0, skiprows=0):
     out = []
     with open(path, encoding="utf-8-sig") as fid:
         lines = fid.read().splitlines()[skiprows:]
-    for line in lines:
+    while lines and not lines[-1].strip():  # trailing blank lines are harmless
+        lines.pop()
+    for lineno, line in enumerate(lines, start=skiprows + 1):
         line = line.strip()
         if not line:
-            continue
+            raise ValueError(
+                f"{path}: line {lineno} is empty but more labels follow; an empty line "
+                "would shift every following label by one epoch. Remove it or write the "
+                "missing label."
+            )
         if "," in line or "\t" in line:
             fields = [f.strip() for f in line.replace("\t", ",").split(",")]
             if column >= len(fields):
