@@ -930,14 +930,10 @@ PREPROCESS_BAD = [
                  "must not add or remove epochs", id="transform-drops-epochs"),
     pytest.param(lambda: preprocess_recordings(
         [1], lambda r: {"X": np.full((1, 2, 10), np.nan), "y": ["W"]}), "NaN",
-        id="reader-returns-NaN",
-        marks=bug("preprocess_recordings copies NaN epochs from the reader into X without "
-                  "any check")),
+        id="reader-returns-NaN"),
     pytest.param(lambda: preprocess_recordings(
         [1], lambda r: {"X": np.ones((1, 2, 10)) * 1j, "y": ["W"]}), "real|complex",
-        id="reader-returns-complex",
-        marks=bug("preprocess_recordings writes complex epochs into the float32 output, "
-                  "silently discarding the imaginary part")),
+        id="reader-returns-complex"),
 ]
 
 

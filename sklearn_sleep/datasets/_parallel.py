@@ -29,6 +29,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
+from ..utils._validation import check_epochs
+
 __all__ = ["preprocess_recordings"]
 
 _META_SKIP = {"X", "y", "groups", "recordings", "ch_names", "sfreq", "epoch_seconds",
@@ -68,11 +70,16 @@ def _read_one(reader, transform, rec, index, expected):
     if X.ndim != 3:
         raise ValueError(f"{name}: the reader returned X of shape {X.shape}; expected "
                          "(n_epochs, n_channels, n_times).")
+    if len(X):  # empty recordings are skipped (with a warning) by the caller
+        # complex epochs are refused (never cast to real), NaN/inf reported with counts
+        X = check_epochs(X, name=f"{name}: the reader's X", dtype=None)
     X = _apply_transform(transform, X)
     X = np.asarray(X)
     if X.ndim != 3:
         raise ValueError(f"{name}: the transform returned shape {X.shape}; expected a 3-D "
                          "array (n_epochs, n_channels, n_times).")
+    if len(X) and transform is not None:
+        X = check_epochs(X, name=f"{name}: the transform's output", dtype=None)
     y = np.asarray(data["y"], dtype=object)
     if len(X) != len(y):
         raise ValueError(f"{name}: {len(X)} epochs but {len(y)} labels after the transform; "
@@ -188,8 +195,10 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
     ------
     ValueError
         If no recording is given, all recordings are empty, a reader's epoch count
-        disagrees with the first pass, or recordings differ in epoch shape, channel
-        names or sampling rate.
+        disagrees with the first pass, recordings differ in epoch shape, channel
+        names or sampling rate, or the reader (or the transform) returns complex,
+        non-numeric or NaN/infinite epochs (the message gives the recording, the
+        number of bad values and the epochs holding them).
     """
     recordings = list(recordings)
     if not recordings:
