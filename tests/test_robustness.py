@@ -504,21 +504,11 @@ CORRUPT_EDF = [
     pytest.param("bdf-version-byte", "BDF", id="bdf-version-byte"),
     pytest.param("samples-per-record-garbage", "'samples per record' should be a number",
                  id="samples-per-record-garbage"),
-    pytest.param("record-duration-zero", "record duration", id="record-duration-zero",
-                 marks=bug("_edf_io.read_edf_header accepts a record duration of 0 for a "
-                           "signal file; read_sleep_edf_recording then fails with "
-                           "ZeroDivisionError 'float division by zero'")),
+    pytest.param("record-duration-zero", "record duration", id="record-duration-zero"),
     pytest.param("record-duration-negative", "record duration",
-                 id="record-duration-negative",
-                 marks=bug("_edf_io.read_edf_header accepts a negative record duration; "
-                           "read_sleep_edf_recording fails with ValueError 'negative "
-                           "dimensions are not allowed'")),
-    pytest.param("digital-min-equals-max", "digital", id="digital-min-equals-max",
-                 marks=bug("_edf_io.read_edf_signals: digital min == digital max silently "
-                           "uses gain 1.0, returning raw int16 counts as microvolts")),
-    pytest.param("physical-min-equals-max", "physical", id="physical-min-equals-max",
-                 marks=bug("_edf_io.read_edf_signals: physical min == physical max silently "
-                           "returns a constant (flat) channel")),
+                 id="record-duration-negative"),
+    pytest.param("digital-min-equals-max", "digital", id="digital-min-equals-max"),
+    pytest.param("physical-min-equals-max", "physical", id="physical-min-equals-max"),
 ]
 
 

@@ -97,8 +97,10 @@ def read_edf_header(path):
     ------
     ValueError
         Naming the file when it is too short for its header, when a header field is not
-        a number, when the file is a BDF (24-bit) file, or when the data section is
-        truncated (fewer bytes than ``n_records`` data records).
+        a number, when the file is a BDF (24-bit) file, when the data section is
+        truncated (fewer bytes than ``n_records`` data records), or when the record
+        duration is negative, not finite, or 0 in a file that holds signal channels
+        (EDF allows 0 only for annotation-only files).
     """
     path = Path(path)
     if not path.is_file():
@@ -167,7 +169,15 @@ def read_edf_header(path):
             f"({expected} bytes) but the file has {size} bytes ({n_complete} complete "
             "records). Re-download or re-export the file."
         )
-    if record_duration <= 0:
+    has_signals = any(lab not in _ANNOTATION_LABELS for lab in labels)
+    if not np.isfinite(record_duration) or record_duration < 0 or (
+            record_duration == 0 and has_signals):
+        raise ValueError(
+            f"{path}: invalid EDF header, the record duration is {record_duration:g} s; it "
+            "must be a positive number of seconds (0 is allowed only in annotation-only "
+            "files). The file is corrupt."
+        )
+    if record_duration == 0:
         # EDF allows duration 0 only for annotation-only files.
         sfreqs = np.zeros(ns)
     else:
@@ -280,6 +290,15 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
         ``sfreq``, ``native_sfreqs`` (dict name -> Hz), ``resampled_channels`` (dict
         name -> (native Hz, output Hz); empty when nothing was resampled),
         ``units`` (output unit per channel), ``start``, ``duration``, ``header``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: a corrupt or truncated file (see :func:`read_edf_header`), an
+        EDF+D file, a channel that is not found, rates that differ from ``sfreq`` (or
+        from each other) with ``resample_mismatched="raise"``, or a picked channel
+        whose header gives an invalid digital range (max <= min) or physical range
+        (min == max); the message then names the channel too.
     """
     if resample_mismatched not in ("raise", "resample"):
         raise ValueError(
@@ -301,6 +320,21 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
     if hdr.n_records == 0:
         raise ValueError(f"{hdr.path}: the EDF file contains no data records (empty recording).")
     names = [hdr.labels[i] for i in idx]
+    for name, i in zip(names, idx):
+        dmin, dmax = hdr.digital_min[i], hdr.digital_max[i]
+        pmin, pmax = hdr.physical_min[i], hdr.physical_max[i]
+        if not dmax > dmin:
+            raise ValueError(
+                f"{hdr.path}: channel {name!r} has an invalid digital range (digital min "
+                f"{dmin:g}, digital max {dmax:g}; max must be greater than min), so its "
+                "samples cannot be scaled to physical units. The header is corrupt."
+            )
+        if not (np.isfinite(pmin) and np.isfinite(pmax)) or pmin == pmax:
+            raise ValueError(
+                f"{hdr.path}: channel {name!r} has an invalid physical range (physical min "
+                f"{pmin:g} == physical max {pmax:g}), which would scale every sample to "
+                "one constant value. The header is corrupt."
+            )
     native = {n: float(hdr.sfreqs[i]) for n, i in zip(names, idx)}
     rates = sorted(set(native.values()))
     if sfreq is None:
@@ -333,8 +367,9 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
     resampled = {}
     for row, i in enumerate(idx):
         dig = np.asarray(raw[:, offsets[i]:offsets[i + 1]], dtype=np.float64).reshape(-1)
+        # ranges checked above: dspan > 0, physical span != 0
         dspan = hdr.digital_max[i] - hdr.digital_min[i]
-        gain = (hdr.physical_max[i] - hdr.physical_min[i]) / dspan if dspan else 1.0
+        gain = (hdr.physical_max[i] - hdr.physical_min[i]) / dspan
         x = (dig - hdr.digital_min[i]) * gain + hdr.physical_min[i]
         factor = to_microvolts_factor(hdr.units[i])
         if factor is not None:
