@@ -40,6 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    SHORT_BUDGET_OVERRIDES,
     HEADLINE,
     Timer,
     format_hardware,
@@ -64,7 +65,8 @@ _NAMES = {
 }
 
 
-def make_estimator(name, *, sfreq, max_epochs, batch_size, device, seed, smoke=False):
+def make_estimator(name, *, sfreq, max_epochs, batch_size, device, seed, smoke=False,
+                   paper_bn=False):
     """The pipeline evaluated for ``name``."""
     if name == "bandpower-hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -83,7 +85,10 @@ def make_estimator(name, *, sfreq, max_epochs, batch_size, device, seed, smoke=F
            "ssc-sleepnet": models.SSCSleepNetClassifier}.get(name)
     if cls is None:
         raise ValueError(f"Unknown model {name!r}; choose from {MODELS}.")
-    return cls(max_epochs=max_epochs, batch_size=batch_size, device=device, random_state=seed)
+    params = dict(max_epochs=max_epochs, batch_size=batch_size, device=device, random_state=seed)
+    if not paper_bn:
+        params.update(SHORT_BUDGET_OVERRIDES.get(name, {}))
+    return cls(**params)
 
 
 def build_parser():
@@ -98,6 +103,9 @@ def build_parser():
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--paper-bn", action="store_true",
+                   help="keep the Keras BatchNorm momentum of ULW-SleepNet/SlumberNet "
+                        "(default: 0.1 for short budgets, see _common.SHORT_BUDGET_OVERRIDES)")
     p.add_argument("--smoke", action="store_true",
                    help="seconds: 3 excerpts, 1 training epoch, small boosting")
     p.add_argument("--out-dir", type=Path, default=None)
@@ -155,7 +163,7 @@ def main(argv=None):
         for model in args.models:
             est = make_estimator(model, sfreq=float(data.sfreq), max_epochs=args.max_epochs,
                                  batch_size=args.batch_size, device=device, seed=args.seed,
-                                 smoke=args.smoke)
+                                 smoke=args.smoke, paper_bn=args.paper_bn)
             Xm = X if model == "bandpower-hgb" else X_scaled
             with Timer() as timer:
                 res = cross_validate(est, Xm, y, groups=groups, cv=cv,

@@ -40,6 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    SHORT_BUDGET_OVERRIDES,
     Timer,
     format_hardware,
     hardware_info,
@@ -88,7 +89,7 @@ def make_data(preset, *, n_subjects, n_epochs, scale, seed):
     return data
 
 
-def make_estimator(name, *, max_epochs, batch_size, lr, device, seed, ch_names):
+def make_estimator(name, *, max_epochs, batch_size, lr, device, seed, ch_names, paper_bn=False):
     """The classifier (or Pipeline) of network ``name`` with the common budget."""
     import sklearn_sleep.models as models
     from sklearn.pipeline import make_pipeline
@@ -99,6 +100,8 @@ def make_estimator(name, *, max_epochs, batch_size, lr, device, seed, ch_names):
                   random_state=seed)
     if lr != "paper":
         params["lr"] = float(lr)
+    if not paper_bn:
+        params.update(SHORT_BUDGET_OVERRIDES.get(name, {}))
     clf = cls(**params)
     if preset == "human-eeg":
         from sklearn_sleep.preprocessing import ChannelPicker
@@ -147,6 +150,9 @@ def build_parser():
     p.add_argument("--no-scale", action="store_true", help="skip per-recording robust scaling")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--paper-bn", action="store_true",
+                   help="keep the Keras BatchNorm momentum of ULW-SleepNet/SlumberNet "
+                        "(default: 0.1 for short budgets, see _common.SHORT_BUDGET_OVERRIDES)")
     p.add_argument("--smoke", action="store_true",
                    help="seconds: 2 subjects, tiny nights, 2 folds, 1 training epoch")
     p.add_argument("--out-dir", type=Path, default=None)
@@ -184,7 +190,7 @@ def main(argv=None):
             labels = AASM_STAGES if preset.startswith("human") else MOUSE_STAGES
             est = make_estimator(net, max_epochs=args.max_epochs, batch_size=args.batch_size,
                                  lr=args.lr, device=device, seed=args.seed,
-                                 ch_names=data.ch_names)
+                                 ch_names=data.ch_names, paper_bn=args.paper_bn)
             y = np.asarray(data.y).astype(str)
             out = evaluate(est, data.X, y, np.asarray(data.groups), args.folds, labels)
             chance = max(np.mean(y == s) for s in labels)
