@@ -756,17 +756,11 @@ SS_SIGNAL_BAD = [
     pytest.param(lambda rows: rows.clear(), r"no sample after the header \(empty recording\)",
                  id="no-sample"),
     pytest.param(_set(5, ",1.0,2.0,0.001,\r\n"), "time stamp|row 5|missing",
-                 id="row-without-time-stamp",
-                 marks=bug("read_sleepsign_signals silently drops a data row whose time "
-                           "stamp is empty (255 of 256 samples returned)")),
+                 id="row-without-time-stamp"),
     pytest.param(_set(5, _ss_signal_row(5, ["1.0", "2.0", "0.001", "7.0"])),
-                 "4 values|3 channels|extra", id="row-with-extra-value",
-                 marks=bug("read_sleepsign_signals silently ignores values beyond the "
-                           "number of unit columns")),
+                 "4 values|3 channels|extra", id="row-with-extra-value"),
     pytest.param(_set(5, _ss_signal_row(5, ["1.0", "nan", "0.001"])), "NaN",
-                 id="NaN-value",
-                 marks=bug("read_sleepsign_signals accepts 'nan' samples and returns NaN in "
-                           "signals without an error or a warning with the count")),
+                 id="NaN-value"),
 ]
 
 
@@ -826,17 +820,10 @@ SS_JUDGE_BAD = [
     pytest.param(lambda rows: rows.clear(), ValueError,
                  r"no epoch after the header \(empty hypnogram\)", id="no-epoch"),
     pytest.param(_set(2, "18/10/2018 11:05:30,2\r\n"), ValueError, "row|column|Stage",
-                 id="row-without-stage-column",
-                 marks=bug("read_sleepsign_hypnogram: a row with fewer than 3 fields "
-                           "crashes with IndexError 'list index out of range'")),
-    pytest.param(_delete(2), ValueError, "missing|gap|epoch 2", id="missing-epoch-number",
-                 marks=bug("read_sleepsign_hypnogram silently accepts a gap in the epoch "
-                           "numbers (epoch 2 missing): labels are one short and "
-                           "misaligned with the signal, no error or warning")),
+                 id="row-without-stage-column"),
+    pytest.param(_delete(2), ValueError, "missing|gap|epoch 2", id="missing-epoch-number"),
     pytest.param(_set(2, _ss_judge_row(2, "W", feature="abc")), ValueError, "non-numeric",
-                 id="non-numeric-feature",
-                 marks=bug("read_sleepsign_hypnogram silently turns a non-numeric feature "
-                           "value into NaN (the docstring only allows NaN for empty cells)")),
+                 id="non-numeric-feature"),
 ]
 
 
@@ -860,17 +847,10 @@ TIMESTAMPED_BAD = [
     pytest.param("00:00:00.00\t1.0\n00:00:00.01\tabc\n", "non-numeric value", id="non-numeric"),
     pytest.param("", r"no data \(empty recording\)", id="empty"),
     pytest.param("00:00:00.00\t1.0\n00:00:00.01\n00:00:00.02\t3.0\n", "missing|line 2",
-                 id="row-without-value",
-                 marks=bug("read_timestamped_text silently skips a line that has a time "
-                           "stamp but no value (one sample dropped)")),
-    pytest.param("garbage\t1.0\nxx\t2.0\n", "time stamp", id="bad-time-stamp",
-                 marks=bug("read_timestamped_text: an unparsable time stamp raises "
-                           "'not enough values to unpack (expected 3, got 1)'")),
+                 id="row-without-value"),
+    pytest.param("garbage\t1.0\nxx\t2.0\n", "time stamp", id="bad-time-stamp"),
     pytest.param("00:00:00.00\t1.0\n00:00:00.00\t2.0\n", "time stamps|sfreq",
-                 id="constant-time-stamps",
-                 marks=bug("read_timestamped_text: identical time stamps raise OverflowError "
-                           "'cannot convert float infinity to integer' instead of asking "
-                           "for sfreq=")),
+                 id="constant-time-stamps"),
 ]
 
 
@@ -880,6 +860,17 @@ def test_read_timestamped_text_bad_rows(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(ValueError, match=match):
         read_timestamped_text(path)
+
+
+def test_read_timestamped_text_single_sample_and_ch_names(tmp_path):
+    path = tmp_path / "demo_eeg.txt"
+    path.write_text("00:00:00.00\t1.0\t2.0\n")
+    with pytest.raises(ValueError, match=r"a single sample; .*pass sfreq="):
+        read_timestamped_text(path)
+    assert read_timestamped_text(path, sfreq=100).signals.shape == (2, 1)
+    path.write_text("00:00:00.00\t1.0\t2.0\n00:00:00.01\t3.0\t4.0\n")
+    with pytest.raises(ValueError, match=r"1 ch_names for 2 value column\(s\)"):
+        read_timestamped_text(path, ch_names=["EEG"])
 
 
 # ---------------------------------------------------------------- preprocess_recordings

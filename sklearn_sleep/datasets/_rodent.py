@@ -100,6 +100,18 @@ def read_sleepsign_signals(path, *, sfreq=None, ch_names=None):
         (``V`` and ``mV`` are converted), ``ch_names``, ``units`` (output units),
         ``orig_units``, ``sfreq``, ``start`` (:class:`datetime.datetime` of the first
         sample), ``metadata`` (dict of the header lines).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        Naming the file (and the line where it applies): no ``Time`` header row, no
+        sample, a row without a time stamp, a row with more or fewer values than the
+        header has unit columns (the trailing ``,`` of every row is ignored), a
+        non-numeric, NaN or infinite sample value, an unparsable time stamp, or, with
+        ``sfreq=None``, a single sample or time stamps that do not increase. Blank
+        lines are skipped.
     """
     path, rows = _read_rows(path)
     head = [i for i, r in enumerate(rows) if r and r[0].strip() == "Time"]
@@ -109,25 +121,50 @@ def read_sleepsign_signals(path, *, sfreq=None, ch_names=None):
     units = [u.strip() for u in rows[h][1:] if u.strip()]
     if not units:
         raise ValueError(f"{path}: the 'Time' header row lists no channel.")
-    body = [r for r in rows[h + 1:] if r and r[0].strip()]
-    if not body:
-        raise ValueError(f"{path}: no sample after the header (empty recording).")
     n_ch = len(units)
-    try:
-        values = np.asarray([[float(v) for v in r[1:1 + n_ch]] for r in body], dtype=float)
-    except ValueError as exc:
-        raise ValueError(f"{path}: non-numeric sample value: {exc}") from exc
-    if values.ndim != 2 or values.shape[1] != n_ch:
-        raise ValueError(f"{path}: rows do not all have {n_ch} values.")
-    stamps = [r[0] for r in body]
+    stamps, rows_values, linenos = [], [], []
+    for lineno, r in enumerate(rows[h + 1:], start=h + 2):
+        if not any(f.strip() for f in r):
+            continue  # blank line
+        stamp = r[0].strip()
+        fields = r[1:]
+        while fields and not fields[-1].strip():  # each row ends with a ','
+            fields = fields[:-1]
+        if not stamp:
+            raise ValueError(f"{path}: line {lineno} has sample values but no time stamp; "
+                             "the file is corrupt or was edited.")
+        if len(fields) != n_ch:
+            raise ValueError(
+                f"{path}: line {lineno} has {len(fields)} value(s) but the 'Time' header "
+                f"row lists {n_ch} channels ({','.join(units)})."
+            )
+        try:
+            rows_values.append([float(v) for v in fields])
+        except ValueError as exc:
+            raise ValueError(
+                f"{path}: non-numeric sample value on line {lineno}: {exc}"
+            ) from exc
+        stamps.append(stamp)
+        linenos.append(lineno)
+    if not rows_values:
+        raise ValueError(f"{path}: no sample after the header (empty recording).")
+    values = np.asarray(rows_values, dtype=float)
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        raise ValueError(
+            f"{path}: {int((~finite).sum())} NaN or infinite sample value(s) on "
+            f"{bad_rows.size} line(s), first on line {linenos[bad_rows[0]]}; interpolate "
+            "or remove them in the export."
+        )
     start = _parse_time(stamps[0], path)
     if sfreq is None:
-        if len(body) < 2:
+        if len(stamps) < 2:
             raise ValueError(f"{path}: a single sample; pass sfreq=.")
         span = (_parse_time(stamps[-1], path) - start).total_seconds()
         if span <= 0:
             raise ValueError(f"{path}: time stamps do not increase; pass sfreq=.")
-        est = (len(body) - 1) / span
+        est = (len(stamps) - 1) / span
         sfreq = float(round(est)) if abs(est - round(est)) <= 0.005 * est else float(est)
     signals = values.T.copy()
     out_units = []
@@ -165,6 +202,18 @@ def read_sleepsign_hypnogram(path, *, stage_map=None):
         ``epoch_seconds`` (from the time stamps), ``times`` (datetime per epoch),
         ``features`` (float array of the extra columns, NaN where empty),
         ``feature_names``, ``metadata``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        Naming the file (and the line where it applies): no ``Time,Epoch No.,Stage``
+        header row, no epoch, a row with fewer than 3 fields or without a time stamp,
+        an unknown stage code, a non-integer epoch number, a gap (or a step other
+        than +1) in the epoch numbers, a non-numeric feature value (empty cells are
+        NaN) or an unparsable time stamp. Blank lines and the units row right after
+        the header are skipped.
     """
     stage_map = SLEEPSIGN_STAGE_MAP if stage_map is None else {
         str(k).upper(): v for k, v in stage_map.items()}
@@ -176,11 +225,22 @@ def read_sleepsign_hypnogram(path, *, stage_map=None):
                          "stage export.")
     h = head[0]
     names = [c.strip() for c in rows[h]]
-    body = []
-    for r in rows[h + 1:]:
-        if not r or not r[0].strip():
-            continue  # units row starts with an empty field
+    body, linenos = [], []
+    for k, r in enumerate(rows[h + 1:]):
+        lineno = h + 2 + k
+        if not any(f.strip() for f in r):
+            continue  # blank line
+        if k == 0 and not any(f.strip() for f in r[:3]):
+            continue  # units row (',,,%,%,uV^2,...') right after the header
+        if len(r) < 3:
+            raise ValueError(
+                f"{path}: line {lineno} has {len(r)} field(s) {','.join(r)!r}; every epoch "
+                "row needs at least the Time, Epoch No. and Stage columns."
+            )
+        if not r[0].strip():
+            raise ValueError(f"{path}: line {lineno} has no time stamp (Time column empty).")
         body.append(r)
+        linenos.append(lineno)
     if not body:
         raise ValueError(f"{path}: no epoch after the header (empty hypnogram).")
     raw = np.asarray([r[2].strip() for r in body], dtype=object)
@@ -192,13 +252,28 @@ def read_sleepsign_hypnogram(path, *, stage_map=None):
                          f"{sorted(stage_map)} (a trailing '*' marks artifacts). Pass "
                          "stage_map= to map them.")
     labels = np.asarray([stage_map[c] for c in codes], dtype=object)
-    try:
-        epoch_numbers = np.asarray([int(r[1]) for r in body])
-    except ValueError as exc:
-        raise ValueError(f"{path}: non-integer epoch number: {exc}") from exc
+    epoch_numbers = np.empty(len(body), dtype=int)
+    for i, (r, lineno) in enumerate(zip(body, linenos)):
+        try:
+            epoch_numbers[i] = int(r[1])
+        except ValueError as exc:
+            raise ValueError(
+                f"{path}: non-integer epoch number on line {lineno}: {exc}") from exc
+    jumps = np.flatnonzero(np.diff(epoch_numbers) != 1)
+    if jumps.size:
+        i = jumps[0]
+        a, b = int(epoch_numbers[i]), int(epoch_numbers[i + 1])
+        detail = (f"epoch {a + 1} missing" if b == a + 2 else
+                  f"epochs {a + 1} to {b - 1} missing" if b > a + 2 else
+                  "epoch numbers must increase by 1")
+        raise ValueError(
+            f"{path}: gap in the epoch numbers on line {linenos[i + 1]}: epoch {a} is "
+            f"followed by epoch {b} ({detail}; {jumps.size} such place(s) in the file). "
+            "The labels would be misaligned with the signal."
+        )
     times = [_parse_time(r[0], path) for r in body]
     if len(times) > 1:
-        steps = np.diff([t.timestamp() for t in times]) / np.maximum(np.diff(epoch_numbers), 1)
+        steps = np.diff([t.timestamp() for t in times])
         epoch_seconds = float(np.median(steps))
         if np.any(np.abs(steps - epoch_seconds) > 1e-6):
             warnings.warn(f"{path}: irregular epoch time stamps (steps {np.unique(steps)} s); "
@@ -208,14 +283,17 @@ def read_sleepsign_hypnogram(path, *, stage_map=None):
         epoch_seconds = float("nan")
     feature_names = [n for n in names[3:] if n]
     feats = np.full((len(body), len(feature_names)), np.nan)
-    for i, r in enumerate(body):
+    for i, (r, lineno) in enumerate(zip(body, linenos)):
         for j in range(len(feature_names)):
             v = r[3 + j].strip() if 3 + j < len(r) else ""
             if v:
                 try:
                     feats[i, j] = float(v)
                 except ValueError:
-                    pass
+                    raise ValueError(
+                        f"{path}: non-numeric value {v!r} in column {feature_names[j]!r} on "
+                        f"line {lineno}; feature cells must be numbers or empty (NaN)."
+                    ) from None
     return Bunch(labels=labels, raw_labels=raw, artifact=artifact, epoch_numbers=epoch_numbers,
                  epoch_seconds=epoch_seconds, times=times, features=feats,
                  feature_names=feature_names, metadata=_metadata(rows, h))
@@ -229,22 +307,22 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
     no unit). Returns ``Bunch(signals, ch_names, sfreq, start)``.
 
     The file is read as Latin-1 text. Each line is stripped and split on ``delimiter``;
-    lines with fewer than two fields (e.g. blank lines) are skipped, every other line
-    is one sample: a time stamp followed by one value per channel.
+    blank lines are skipped, every other line is one sample: a time stamp followed by
+    one value per channel (a line with a time stamp but no value raises).
 
     Parameters
     ----------
     path : str or Path
         Text export without a header line.
     ch_names : sequence of str or None, default=None
-        Channel names, one per value column (the count is not checked); default
+        Channel names, one per value column (a different count raises); default
         ``'ch1'``, ``'ch2'``...
     sfreq : float or None, default=None
         Sampling rate in Hz; when given, the time stamps are not parsed. ``None``
         estimates it from the ``hh:mm:ss[.fff]`` stamps (unwrapped across midnight)
         as ``(n_samples - 1) / (t_last - t_first)``, rounded to the nearest integer
-        when within 0.5 % of it; this needs at least two samples with increasing
-        stamps.
+        when within 0.5 % of it; this needs at least two samples and a last stamp
+        later than the first.
     delimiter : str, default="\\t"
         Field separator.
 
@@ -260,20 +338,29 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
     FileNotFoundError
         If ``path`` is not a file.
     ValueError
-        If a value is not numeric, if there is no sample, or if rows have different
-        numbers of values; with ``sfreq=None`` also for a time stamp that is not
-        ``hh:mm:ss[.fff]`` or a single sample (the rate cannot be estimated).
+        Naming the file (and the line where it applies): a value is not numeric, a
+        line has a time stamp but no value, there is no sample, rows have different
+        numbers of values, or ``ch_names`` does not have one name per value column;
+        with ``sfreq=None`` also a time stamp that is not ``hh:mm:ss[.fff]``, a single
+        sample, or a last time stamp that is not later than the first (the rate
+        cannot be estimated: pass ``sfreq=``).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"File not found: {path}")
-    stamps, values = [], []
+    stamps, values, linenos = [], [], []
     with open(path, encoding="latin-1") as fid:
-        for line in fid:
+        for lineno, line in enumerate(fid, start=1):
+            if not line.strip():
+                continue  # blank line
             fields = line.strip().split(delimiter)
             if len(fields) < 2:
-                continue
+                raise ValueError(
+                    f"{path}: line {lineno} has a time stamp but no value ({line.strip()!r}); "
+                    f"expected a time stamp followed by values, separated by {delimiter!r}."
+                )
             stamps.append(fields[0])
+            linenos.append(lineno)
             try:
                 values.append([float(v) for v in fields[1:]])
             except ValueError as exc:
@@ -285,13 +372,32 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
         raise ValueError(f"{path}: rows have different numbers of values {sorted(lengths)}.")
     signals = np.asarray(values, dtype=float).T
     if sfreq is None:
+        if len(stamps) < 2:
+            raise ValueError(f"{path}: a single sample; the sampling rate cannot be estimated "
+                             "from the time stamps, pass sfreq=<Hz>.")
         sec = []
-        for s in stamps:
-            hh, mm, ss = s.split(":")
-            sec.append(int(hh) * 3600 + int(mm) * 60 + float(ss))
+        for s, lineno in zip(stamps, linenos):
+            try:
+                hh, mm, ss = s.split(":")
+                sec.append(int(hh) * 3600 + int(mm) * 60 + float(ss))
+            except ValueError:
+                raise ValueError(
+                    f"{path}: cannot parse time stamp {s!r} on line {lineno}; expected "
+                    "hh:mm:ss[.fff], or pass sfreq=<Hz> to skip the time stamps."
+                ) from None
         sec = np.unwrap(np.asarray(sec), period=86400.0)
-        est = (len(sec) - 1) / (sec[-1] - sec[0])
+        span = sec[-1] - sec[0]
+        if not span > 0:
+            raise ValueError(
+                f"{path}: the last time stamp ({stamps[-1]!r}) is not later than the first "
+                f"({stamps[0]!r}), so the sampling rate cannot be estimated from the time "
+                "stamps; pass sfreq=<Hz>."
+            )
+        est = (len(sec) - 1) / span
         sfreq = float(round(est)) if abs(est - round(est)) <= 0.005 * est else float(est)
     if ch_names is None:
         ch_names = [f"ch{i + 1}" for i in range(signals.shape[0])]
+    if len(ch_names) != signals.shape[0]:
+        raise ValueError(f"{path}: {len(ch_names)} ch_names for {signals.shape[0]} value "
+                         "column(s).")
     return Bunch(signals=signals, ch_names=list(ch_names), sfreq=float(sfreq), start=stamps[0])
