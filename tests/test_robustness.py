@@ -592,6 +592,17 @@ def test_read_sleep_edf_recording_counts_what_it_removes(edf_dir):
     assert data.resampled_channels == {"EMG submental": (1.0, 100.0)}
 
 
+def test_read_sleep_edf_recording_sfreq_none_uses_highest_native_rate(edf_dir):
+    # documented: sfreq=None resamples the 1 Hz EMG up to the 100 Hz of the other
+    # channels (and says so in resampled_channels), or refuses with "raise"
+    _, psg, hyp, _ = edf_dir
+    data = read_sleep_edf_recording(psg, hyp, sfreq=None)
+    assert data.sfreq == 100.0
+    assert data.resampled_channels == {"EMG submental": (1.0, 100.0)}
+    with pytest.raises(ValueError, match=r"different sampling rates \(.*EMG submental: 1 Hz\)"):
+        read_sleep_edf_recording(psg, hyp, sfreq=None, resample_mismatched="raise")
+
+
 def test_load_sleep_edf_bad_input(edf_dir, tmp_path):
     folder, psg, hyp, _ = edf_dir
     with pytest.raises(FileNotFoundError, match="Sleep-EDF folder not found"):

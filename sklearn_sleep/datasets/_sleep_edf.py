@@ -156,17 +156,20 @@ def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANN
         Channels in output order; a missing one raises a ``ValueError`` listing the
         available channels.
     sfreq : float or None, default=100.0
-        Output rate. ``None`` keeps the native rate (all picked channels must share it).
+        Output rate. ``None`` uses the highest native rate of the picked channels;
+        channels recorded at a lower rate (the 1 Hz ``EMG submental``) are then
+        resampled up to it with the default ``resample_mismatched="resample"``, or
+        refused with ``"raise"``. With channels that share one rate, ``None`` keeps it.
     wake_edge_minutes : float or None, default=30
         Wake kept before the first and after the last sleep (N1/N2/N3/REM) epoch;
         ``None`` keeps everything.
     epoch_seconds : float, default=30
         Epoch length; every annotation must last a multiple of it.
     resample_mismatched : {"resample", "raise"}, default="resample"
-        Channels whose native rate differs from ``sfreq`` (the 1 Hz ``EMG submental``)
-        are resampled with :func:`scipy.signal.resample_poly` and listed in
-        ``resampled_channels``; ``"raise"`` refuses them with an error naming each
-        channel and its rate.
+        Channels whose native rate differs from ``sfreq`` (from the highest native rate
+        when ``sfreq=None``), e.g. the 1 Hz ``EMG submental``, are resampled with
+        :func:`scipy.signal.resample_poly` and listed in ``resampled_channels``;
+        ``"raise"`` refuses them with an error naming each channel and its rate.
     annotation_map : dict or None, default=None
         Annotation description -> stage name (or ``EXCLUDED``); default
         :data:`~sklearn_sleep.utils._stages.SLEEP_EDF_ANNOTATION_MAP`. Descriptions not
