@@ -24,7 +24,14 @@ Sub-commands
 ``evaluate``
     Agreement between a predicted hypnogram CSV and a reference (CSV or a Sleep-EDF
     ``*-Hypnogram.edf``): accuracy, macro-F1, kappa, G-mean, per-class F1, confusion
-    matrix, and the sleep statistics of both.
+    matrix, and the sleep statistics of both. Epochs are matched by onset (by position
+    when a file has no onsets; the lengths must then be equal). Predicted epochs
+    without a reference stage (unscored, movement, beyond the reference) and scored
+    reference epochs without a predicted epoch (e.g. a reference longer than the
+    prediction) are left out, each counted on a ``note:`` line on stderr; there is no
+    length tolerance beyond which this becomes an error, the notes give the counts. A
+    label that is not a stage of the vocabulary (AASM or rodent) of the other file,
+    e.g. ``'XX'``, is an error.
 
 Bad input (missing files, unknown channels, incompatible models, ...) prints one line
 ``sklearn-sleep: error: ...`` on stderr and exits with status 2 (``--debug`` shows the
@@ -573,12 +580,15 @@ def cmd_stage(args):
 # -------------------------------------------------------------------------- evaluate
 def _reference_from_edf(path, epoch_seconds):
     """Per-epoch stages from an EDF+ hypnogram (Sleep-EDF annotations)."""
-    import mne
-
+    from .datasets._sleep_edf import _read_annotations
     from .utils._stages import EXCLUDED, SLEEP_EDF_ANNOTATION_MAP
 
     try:
-        annotations = mne.read_annotations(path)
+        # the loaders' reader: header and file-size check (truncated/corrupt files raise a
+        # ValueError naming the file) before mne.read_annotations
+        annotations = _read_annotations(path)
+    except ValueError:
+        raise
     except Exception as exc:  # mne raises several types for unreadable files
         raise CLIError(f"cannot read hypnogram annotations from {str(path)!r}: {exc}") from exc
     ignored = {}
@@ -598,6 +608,29 @@ def _reference_from_edf(path, epoch_seconds):
     if not labels:
         raise CLIError(f"{str(path)!r} contains no sleep-stage annotation.")
     return {k * epoch_seconds: (None if v == EXCLUDED else v) for k, v in labels.items()}
+
+
+def _check_stage_labels(y_ref, y_pred):
+    """Refuse labels that are not stages of the vocabulary (AASM or rodent) of the other file.
+
+    Called when the two label sets together fit no vocabulary: a label such as ``'XX'``
+    would otherwise be scored as an extra class.
+    """
+    from .utils._stages import AASM_STAGES, MOUSE_STAGES
+
+    ref, pred = set(y_ref.tolist()), set(y_pred.tolist())
+    for name, labels, other in (("reference", ref, pred), ("prediction", pred, ref)):
+        # the vocabularies that hold every label of the other file (fewest unknowns first)
+        candidates = [v for v in (AASM_STAGES, MOUSE_STAGES) if other <= set(v)]
+        if not candidates:
+            continue
+        vocabulary = min(candidates, key=lambda v: len(labels - set(v)))
+        unknown = sorted(labels - set(vocabulary))
+        if unknown:
+            raise CLIError(
+                f"{name} label(s) {unknown} are not sleep stages; expected the stages "
+                f"{list(vocabulary)} used by the other file."
+            )
 
 
 def _reference_from_csv(path):
@@ -627,8 +660,13 @@ def cmd_evaluate(args):
     y_pred = pred.stage
     if by_onset is not None and pred.onset_s is not None:
         keyed = {round(k / epoch_seconds): v for k, v in by_onset.items()}
+        pred_keys = {round(o / epoch_seconds) for o in pred.onset_s}
         y_ref = np.asarray([keyed.get(round(o / epoch_seconds)) for o in pred.onset_s],
                            dtype=object)
+        n_unmatched = sum(1 for k, v in keyed.items() if v is not None and k not in pred_keys)
+        if n_unmatched:
+            _note(f"{n_unmatched} scored reference epoch(s) have no predicted epoch (beyond "
+                  "the end of the prediction or between its onsets) and are left out.")
     else:
         if len(positional) != len(y_pred):
             raise CLIError(
@@ -646,6 +684,8 @@ def cmd_evaluate(args):
     y_ref = y_ref[keep].astype(str)
     y_pred = np.asarray(y_pred)[keep].astype(str)
     vocabulary = _vocabulary(np.concatenate([y_ref, y_pred]))
+    if vocabulary is None:
+        _check_stage_labels(y_ref, y_pred)
     if vocabulary is not None:
         from .utils._stages import to_stage_codes, to_stage_names
 

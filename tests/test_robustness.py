@@ -1673,15 +1673,9 @@ CLI_BAD = [
                   "30"], "prediction has 2 epochs but the reference has 3",
                  id="evaluate-length-mismatch"),
     pytest.param(["evaluate", "{pred}", "{truncated-hyp}"], "truncated",
-                 id="evaluate-truncated-hypnogram-edf",
-                 marks=bug("cli._reference_from_edf reads a truncated *-Hypnogram.edf with "
-                           "mne.read_annotations without the header/size check of "
-                           "_edf_io.read_edf_header: exit 0 and scores on partial "
-                           "annotations")),
+                 id="evaluate-truncated-hypnogram-edf"),
     pytest.param(["evaluate", "{pred}", "{ref-unknown}"], "XX",
-                 id="evaluate-unknown-reference-label",
-                 marks=bug("cli.cmd_evaluate: a reference label that is not a stage ('XX') "
-                           "is silently scored as an extra class (exit 0, no note)")),
+                 id="evaluate-unknown-reference-label"),
 ]
 
 
@@ -1704,8 +1698,6 @@ def test_cli_usage_errors_exit_2():
         assert any("error:" in line for line in err)
 
 
-@bug("cli.cmd_evaluate silently ignores reference epochs beyond the end of the prediction "
-     "(reference 3 epochs, prediction 2: exit 0, no note); expected a note giving the count")
 def test_cli_evaluate_reference_longer_than_prediction_is_reported(cli_files):
     rc, err, _ = _cli(["evaluate", str(cli_files["pred"]), str(cli_files["ref-longer"]),
                        "--quiet"])
