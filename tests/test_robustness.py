@@ -1838,3 +1838,24 @@ if __name__ == "__main__":  # regenerate the table of docs/robustness.md in plac
     _start, _stop = _text.index(DOC_BEGIN), _text.index(DOC_END) + len(DOC_END)
     _doc.write_text(_text[:_start] + robustness_table() + _text[_stop:], encoding="utf-8")
     print(f"updated {_doc}")
+
+
+def test_read_timestamped_text_rejects_nan_values(tmp_path):
+    from sklearn_sleep.datasets import read_timestamped_text
+
+    path = tmp_path / "demo.txt"
+    path.write_text("09:41:15.000\t1.0\t2.0\n09:41:15.010\tnan\t2.0\n09:41:15.020\t1.0\t2.0\n")
+    with pytest.raises(ValueError, match=r"NaN or infinite values, first on line 2"):
+        read_timestamped_text(path)
+
+
+def test_preprocess_recordings_rejects_missing_labels():
+    from sklearn.utils import Bunch
+
+    from sklearn_sleep.datasets import preprocess_recordings
+
+    def reader(rec):
+        return Bunch(X=np.zeros((3, 1, 10), dtype=np.float32), y=np.array(["W", None, "N2"], dtype=object))
+
+    with pytest.raises(ValueError, match="missing label"):
+        preprocess_recordings(["r0"], reader)

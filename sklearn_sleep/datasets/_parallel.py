@@ -29,6 +29,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
+from ..utils._stages import check_label_array
 from ..utils._validation import check_epochs
 
 __all__ = ["preprocess_recordings"]
@@ -80,7 +81,7 @@ def _read_one(reader, transform, rec, index, expected):
                          "array (n_epochs, n_channels, n_times).")
     if len(X) and transform is not None:
         X = check_epochs(X, name=f"{name}: the transform's output", dtype=None)
-    y = np.asarray(data["y"], dtype=object)
+    y = check_label_array(np.asarray(data["y"], dtype=object), name=f"{name}: the reader's y")
     if len(X) != len(y):
         raise ValueError(f"{name}: {len(X)} epochs but {len(y)} labels after the transform; "
                          "the transform must not add or remove epochs.")

@@ -371,6 +371,11 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
     if len(lengths) != 1:
         raise ValueError(f"{path}: rows have different numbers of values {sorted(lengths)}.")
     signals = np.asarray(values, dtype=float).T
+    bad = ~np.isfinite(signals).all(axis=0)
+    if bad.any():
+        first = linenos[int(np.flatnonzero(bad)[0])]
+        raise ValueError(f"{path}: {int(bad.sum())} row(s) with NaN or infinite values, first on "
+                         f"line {first}.")
     if sfreq is None:
         if len(stamps) < 2:
             raise ValueError(f"{path}: a single sample; the sampling rate cannot be estimated "
