@@ -1832,14 +1832,6 @@ def test_docs_table_is_current():
         "with: python tests/test_robustness.py")
 
 
-if __name__ == "__main__":  # regenerate the table of docs/robustness.md in place
-    _doc = Path(__file__).resolve().parents[1] / "docs" / "robustness.md"
-    _text = _doc.read_text(encoding="utf-8")
-    _start, _stop = _text.index(DOC_BEGIN), _text.index(DOC_END) + len(DOC_END)
-    _doc.write_text(_text[:_start] + robustness_table() + _text[_stop:], encoding="utf-8")
-    print(f"updated {_doc}")
-
-
 def test_read_timestamped_text_rejects_nan_values(tmp_path):
     from sklearn_sleep.datasets import read_timestamped_text
 
@@ -1859,3 +1851,12 @@ def test_preprocess_recordings_rejects_missing_labels():
 
     with pytest.raises(ValueError, match="missing label"):
         preprocess_recordings(["r0"], reader)
+
+
+if __name__ == "__main__":  # regenerate the table of docs/robustness.md in place
+    _doc = Path(__file__).resolve().parents[1] / "docs" / "robustness.md"
+    _text = _doc.read_text(encoding="utf-8")
+    _start, _stop = _text.index(DOC_BEGIN), _text.index(DOC_END) + len(DOC_END)
+    _doc.write_text(_text[:_start] + robustness_table() + _text[_stop:], encoding="utf-8")
+    print(f"updated {_doc}")
+
