@@ -25,6 +25,10 @@ __all__ = [
     "format_hardware",
     "cpu_model",
     "peak_rss_mb",
+    "rss_mb",
+    "reset_peak_rss",
+    "window_peak_rss_mb",
+    "run_isolated",
     "Timer",
     "timed",
     "median_time",
@@ -35,6 +39,9 @@ __all__ = [
     "metric_row",
     "pooled_scores",
     "HEADLINE",
+    "trainable_params",
+    "count_macs",
+    "MAC_METHOD",
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -133,6 +140,90 @@ def peak_rss_mb():
     if sys.platform == "darwin":  # bytes on macOS, KiB on Linux
         return peak / 2**20
     return peak / 1024
+
+
+def _proc_status_mb(field):
+    """``VmRSS``/``VmHWM`` of ``/proc/self/status`` in MiB, or None off Linux."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def rss_mb():
+    """Current resident set size of this process in MiB (None where unknown)."""
+    return _proc_status_mb("VmRSS")
+
+
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS mark (``VmHWM``) of this process; True on success.
+
+    Writes ``5`` to ``/proc/self/clear_refs`` (Linux >= 4.0). Afterwards
+    :func:`window_peak_rss_mb` reports the peak since this call, so that consecutive
+    measurements in one process are not cumulative. ``getrusage``'s ``ru_maxrss``
+    (:func:`peak_rss_mb`) is never reset.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def window_peak_rss_mb():
+    """Peak RSS (MiB) since the last :func:`reset_peak_rss` (``VmHWM``), else since start."""
+    peak = _proc_status_mb("VmHWM")
+    return peak if peak is not None else peak_rss_mb()
+
+
+def run_isolated(fn, *args, isolate=True, **kwargs):
+    """``fn(*args, **kwargs)`` in a forked child process (Linux), its result sent back.
+
+    Memory measured in the child (:func:`window_peak_rss_mb`) then belongs to that call
+    alone: memory freed by earlier work of the parent but kept by the allocator does not
+    inflate it. Falls back to a plain call where ``fork`` is unavailable (or
+    ``isolate=False``). The parent must not have initialised CUDA. The result must be
+    picklable; an exception in the child is raised as ``RuntimeError`` with its traceback.
+    """
+    import multiprocessing as mp
+
+    if not isolate or not sys.platform.startswith("linux"):
+        return fn(*args, **kwargs)
+    ctx = mp.get_context("fork")
+    recv_end, send_end = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_isolated_child, args=(send_end, fn, args, kwargs))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    proc.start()
+    send_end.close()
+    try:
+        status, payload = recv_end.recv()
+    except EOFError:
+        proc.join()
+        raise RuntimeError(f"child process died (exit code {proc.exitcode})") from None
+    finally:
+        recv_end.close()
+    proc.join()
+    if status != "ok":
+        raise RuntimeError(f"in child process:\n{payload}")
+    return payload
+
+
+def _isolated_child(conn, fn, args, kwargs):
+    import traceback
+
+    try:
+        conn.send(("ok", fn(*args, **kwargs)))
+    except BaseException:  # noqa: BLE001 - reported to the parent
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        sys.stdout.flush()
+        conn.close()
 
 
 class Timer:
@@ -262,3 +353,113 @@ SHORT_BUDGET_OVERRIDES = {
     "ulw-sleepnet": {"module__bn_momentum": 0.1},
     "slumbernet": {"module__bn_momentum": 0.1},
 }
+
+
+# ------------------------------------------------------------------ network cost
+
+#: How :func:`count_macs` counts; quoted in the outputs of the scripts that use it.
+MAC_METHOD = (
+    "MACs of one forward pass (eval mode, batch 1) per epoch; FLOPs = 2 x MACs. "
+    "torch.utils.flop_counter.FlopCounterMode (convolutions, linear layers, matmuls, "
+    "bmm; MHA fast path off so that the attention projections run as counted ops), plus, "
+    "where the counter sees nothing inside the module: nn.LSTM gates analytically "
+    "(4 H (I + H) per step, direction and layer) and nn.MultiheadAttention's products "
+    "Q K^T and A V analytically (2 L S E; the CPU scaled-dot-product kernel is not "
+    "counted). Not counted: FFTs, normalisation, activations, pooling, element-wise ops."
+)
+
+
+def trainable_params(module):
+    """Number of trainable parameters of a torch module."""
+    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+
+
+def count_macs(module, input_shape):
+    """MACs of one forward pass of ``module`` on one epoch of ``input_shape``.
+
+    See :data:`MAC_METHOD`. The module is run in eval mode without gradients (its
+    training mode is restored afterwards) on one random epoch on the CPU.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network (on the CPU).
+    input_shape : tuple of int
+        ``(n_chans, n_times)`` of one epoch.
+
+    Returns
+    -------
+    total : int
+        MACs per epoch.
+    by_op : dict
+        MACs per counted aten op, plus ``"lstm gates (analytic)"`` and
+        ``"attention QK^T, AV (analytic)"`` where these were added.
+    """
+    import torch
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    analytic = []  # (module, kind, macs)
+
+    def lstm_hook(mod, args, kwargs, output):
+        x = args[0] if args else kwargs["input"]
+        if not isinstance(x, torch.Tensor):  # PackedSequence: not used by our networks
+            return
+        if x.dim() == 2:  # unbatched (L, I)
+            steps, batch = x.shape[0], 1
+        elif mod.batch_first:
+            batch, steps = x.shape[:2]
+        else:
+            steps, batch = x.shape[:2]
+        dirs = 2 if mod.bidirectional else 1
+        h_out = mod.proj_size or mod.hidden_size
+        in_size, macs = mod.input_size, 0
+        for _ in range(mod.num_layers):
+            macs += steps * dirs * 4 * mod.hidden_size * (in_size + h_out)
+            if mod.proj_size:
+                macs += steps * dirs * mod.hidden_size * mod.proj_size
+            in_size = dirs * h_out
+        analytic.append((mod, "lstm", macs * batch))
+
+    def mha_hook(mod, args, kwargs, output):
+        query = args[0] if len(args) > 0 else kwargs["query"]
+        key = args[1] if len(args) > 1 else kwargs["key"]
+        seq_axis = 1 if (mod.batch_first and query.dim() == 3) else 0
+        n_q, n_k = query.shape[seq_axis], key.shape[seq_axis]
+        batch = query.shape[1 - seq_axis] if query.dim() == 3 else 1
+        analytic.append((mod, "attention", 2 * n_q * n_k * mod.embed_dim * batch))
+
+    was_training = module.training
+    module.eval()
+    names = {mod: f"{type(module).__name__}.{name}" for name, mod in module.named_modules()}
+    hooks = []
+    for mod in module.modules():
+        if isinstance(mod, nn.LSTM):
+            hooks.append(mod.register_forward_hook(lstm_hook, with_kwargs=True))
+        elif isinstance(mod, nn.MultiheadAttention):
+            hooks.append(mod.register_forward_hook(mha_hook, with_kwargs=True))
+    x = torch.randn(1, *input_shape)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            module(x)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+        for h in hooks:
+            h.remove()
+        module.train(was_training)
+    counts = counter.get_flop_counts()
+    by_op = {str(op): int(v) // 2 for op, v in counts.get("Global", {}).items()}
+    for mod, kind, macs in analytic:
+        inside = counts.get(names[mod], {})
+        if kind == "lstm" and not any(inside.values()):
+            key = "lstm gates (analytic)"
+        elif kind == "attention" and not any(
+            ("bmm" in str(op) or "attention" in str(op)) and v for op, v in inside.items()
+        ):
+            key = "attention QK^T, AV (analytic)"
+        else:
+            continue
+        by_op[key] = by_op.get(key, 0) + int(macs)
+    return int(sum(by_op.values())), by_op

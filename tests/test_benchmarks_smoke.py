@@ -215,3 +215,49 @@ def test_sleep_edf_protocol_rejects_foreign_subjects(fake_sleep_edf, tmp_path):
     with pytest.raises(ValueError, match="not part of edf20"):
         proto.main(["--data-dir", str(fake_sleep_edf), "--subjects", "25", "--smoke",
                     "--out-dir", str(tmp_path)])
+
+
+# ------------------------------------------------------------------ network cost
+
+
+def test_bench_networks_smoke(tmp_path):
+    bench = _load("bench_networks")
+    payload = bench.main(["--smoke", "--device", "cpu", "--out-dir", str(tmp_path)])
+    written = json.loads((tmp_path / "networks_smoke.json").read_text())
+    assert (tmp_path / "networks_smoke.md").is_file()
+    # trainable parameters: the counts asserted by the model tests
+    expected = {
+        "MMASleepNet": 1_604_229, "MASleepNet": 1_551_249, "ULW-SleepNet": 13_337,
+        "SSC-SleepNet": 1_335_713, "MouseCNN": 37_391, "MouseCNNAttention": 126_095,
+        "MouseTransformer": 2_459_139, "SlumberNet": 5_338_931,
+    }
+    assert {name: e["params"] for name, e in written["networks"].items()} == expected
+    assert written["networks"]["ULW-SleepNet"]["input"] == [4, 3000]
+    assert written["networks"]["SSC-SleepNet"]["input"] == [1, 3000]
+    assert written["smoke"] is True and written["hardware"]["cpu_count"] >= 1
+    for name, e in written["networks"].items():
+        assert e["macs_per_epoch"] == sum(e["macs_by_op"].values()) > 0, name
+        assert e["flops_per_epoch"] == 2 * e["macs_per_epoch"]
+        assert e["cpu_train"]["epochs_per_s"] > 0 and e["cpu_peak_rss_mb"] > 0
+        inf = e["cpu_inference"]
+        assert inf["scaled"] and inf["night_epochs"] == 1000  # --smoke extrapolates
+        assert inf["seconds_per_night"] == pytest.approx(
+            inf["seconds_timed"] * 1000 / inf["epochs_timed"])
+        assert "cuda_train_fp32" not in e
+    # analytic terms where FlopCounterMode sees nothing (LSTM gates, CPU attention kernel)
+    assert "lstm gates (analytic)" in written["networks"]["MASleepNet"]["macs_by_op"]
+    assert "attention QK^T, AV (analytic)" in written["networks"]["MouseTransformer"]["macs_by_op"]
+    assert payload["networks"]["MouseCNN"]["params"] == expected["MouseCNN"]
+
+
+def test_count_macs_lstm_and_attention():
+    common = _load("_common")
+    from torch import nn
+
+    # 2-layer bidirectional LSTM, I=8, H=16, 10 steps: 10*2*4*16*(8+16) + 10*2*4*16*(32+16)
+    total, by_op = common.count_macs(nn.LSTM(8, 16, num_layers=2, bidirectional=True,
+                                             batch_first=True), (10, 8))
+    assert total == by_op["lstm gates (analytic)"] == 92_160
+    # one linear layer: in*out MACs per epoch, nothing analytic
+    total, by_op = common.count_macs(nn.Sequential(nn.Flatten(), nn.Linear(6, 3)), (2, 3))
+    assert total == 18 and not any("analytic" in k for k in by_op)
