@@ -13,6 +13,13 @@ metrics
     Cohen's kappa, macro G-mean, macro-F1, per-class F1 and ready scorers.
 models
     Published networks wrapped as skorch/scikit-learn classifiers.
+hypnogram, plotting
+    Sleep statistics (AASM definitions) and hypnogram / hypnodensity / confusion plots.
+persistence
+    ``SleepStager``: a fitted model that carries its channels, sampling rate, epoch
+    length, labels and versions, and refuses incompatible input.
+cli
+    The ``sklearn-sleep`` command line (``demo``, ``train``, ``stage``, ``evaluate``).
 """
 
 from ._version import __version__
