@@ -128,3 +128,11 @@ def test_scorers_in_cross_validate_and_grid_search():
     grid.fit(X, y, groups=groups)
     assert grid.best_params_["clf__C"] in (0.01, 1.0)
     assert "mean_test_gmean" in grid.cv_results_
+
+
+def test_stage_codes_must_be_whole_numbers():
+    from sklearn_sleep.utils import to_stage_names
+
+    assert to_stage_names(np.array([0.0, 4.0])).tolist() == ["W", "REM"]
+    with pytest.raises(ValueError, match="whole numbers"):
+        to_stage_names(np.array([1.7]))

@@ -127,6 +127,12 @@ def to_stage_names(y, names=AASM_STAGES):
     y = np.asarray(y)
     if y.dtype.kind in "OUS":
         return y.astype(object)
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+        bad = y[~(np.isfinite(y) & (y == np.round(y)))]
+        raise ValueError(
+            f"Stage codes must be whole numbers, got {bad[:5].tolist()}; expected integers "
+            f"0..{len(names) - 1} for stages {list(names)}."
+        )
     codes = y.astype(int)
     bad = np.setdiff1d(np.unique(codes), np.arange(len(names)))
     if bad.size:
