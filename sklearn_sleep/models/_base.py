@@ -19,6 +19,7 @@ way a scikit-learn user expects from a classifier:
 * A fitted model pickles, and unpickles on a machine without CUDA.
 """
 
+import inspect
 import numbers
 import warnings
 
@@ -35,12 +36,12 @@ from torch.utils.data import Subset
 
 from ..utils._stages import AASM_STAGES, canonical_labels, check_label_array
 from ..utils._validation import check_epochs, check_labels_match, check_sfreq
-from .losses import WeightedCrossEntropyLoss, attnsleep_class_weights
+from .losses import ATTNSLEEP_MU, WeightedCrossEntropyLoss, attnsleep_class_weights
 
 __all__ = ["SleepNetClassifier", "resolve_device"]
 
 _SIGNAL_ARGS = ("n_chans", "n_times", "n_classes", "sfreq")
-_ATTNSLEEP_MU = dict(zip(AASM_STAGES, (1.5, 2.0, 1.5, 1.0, 1.5)))
+_ATTNSLEEP_MU = dict(zip(AASM_STAGES, ATTNSLEEP_MU))
 
 
 def resolve_device(device):
@@ -361,8 +362,6 @@ class SleepNetClassifier(NeuralNetClassifier):
     # ------------------------------------------------------------- skorch hooks
     def _signal_kwargs(self, module_cls, kwargs):
         """Add the inferred signal arguments the module's constructor accepts."""
-        import inspect
-
         try:
             accepted = inspect.signature(module_cls).parameters
         except (TypeError, ValueError):

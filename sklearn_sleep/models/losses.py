@@ -9,7 +9,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["WeightedCrossEntropyLoss", "FocalLoss", "attnsleep_class_weights"]
+__all__ = [
+    "WeightedCrossEntropyLoss",
+    "FocalLoss",
+    "attnsleep_class_weights",
+    "ATTNSLEEP_MU",
+]
+
+#: AttnSleep's class factors for (W, N1, N2, N3, REM), before the division by 5.
+ATTNSLEEP_MU = (1.5, 2.0, 1.5, 1.0, 1.5)
 
 
 def _logits(y_pred):
@@ -75,7 +83,7 @@ class FocalLoss(nn.Module):
         return loss.mean()
 
 
-def attnsleep_class_weights(y, n_classes=5, mu=(1.5, 2.0, 1.5, 1.0, 1.5)):
+def attnsleep_class_weights(y, n_classes=5, mu=ATTNSLEEP_MU):
     """Data-dependent class weights of AttnSleep (Eldele et al., IEEE TNSRE 2021).
 
     ``w_k = round(max(1, ln(mu_k * N / N_k)) * mu_k, 2)`` with ``mu = [1.5, 2, 1.5, 1, 1.5]/5``
