@@ -16,7 +16,7 @@ References
 
 import numpy as np
 
-from .utils._stages import AASM_STAGES, MOUSE_STAGES, to_stage_codes
+from .utils._stages import AASM_STAGES, MOUSE_STAGES, canonical_labels, to_stage_codes
 
 __all__ = [
     "DISPLAY_ORDER",
@@ -166,7 +166,9 @@ def plot_hypnodensity(proba, classes, epoch_seconds=30, ax=None, *, title=None,
     proba : array-like of shape (n_epochs, n_classes)
         Probabilities from ``predict_proba``; each row must sum to 1 (within 1e-3).
     classes : sequence of str
-        Stage of each column (``estimator.classes_``).
+        Stage of each column (``estimator.classes_``, which is sorted). Stages are
+        stacked in the canonical order W, N1, N2, N3, (NREM,) REM whatever the column
+        order; other labels keep their column order.
     epoch_seconds : float, default=30
         Epoch length; the x-axis is in hours.
     ax : matplotlib.axes.Axes or None, default=None
@@ -181,8 +183,8 @@ def plot_hypnodensity(proba, classes, epoch_seconds=30, ax=None, *, title=None,
     Returns
     -------
     ax : matplotlib.axes.Axes
-        ``ax.collections[k]`` is the band of ``classes[k]`` (stacked in that order,
-        bottom to top).
+        ``ax.collections[k]`` is the band of the k-th stage in the stacking order
+        (bottom to top), which is also the legend order.
 
     References
     ----------
@@ -204,6 +206,10 @@ def plot_hypnodensity(proba, classes, epoch_seconds=30, ax=None, *, title=None,
         raise ValueError(
             "proba must contain probabilities (finite, non-negative, rows summing to 1)."
         )
+    order = [classes.index(c) for c in canonical_labels(np.asarray(classes, dtype=object))]
+    if len(set(classes)) == len(classes) and sorted(order) == list(range(len(classes))):
+        classes = [classes[i] for i in order]  # display order: W at the bottom ... REM
+        proba = proba[:, order]
     if ax is None:
         ax = _new_axes(figsize)
     n = len(proba)

@@ -222,15 +222,18 @@ def test_attnsleep_class_weights_reach_the_loss():
     y = np.array([s for s, c in counts.items() for _ in range(c)])
     X = rng.normal(size=(len(y), 4, 400)).astype(np.float32)
     clf = fast_clf(max_epochs=1, batch_size=47).fit(X, y)
-    codes = np.array([["W", "N1", "N2", "N3", "REM"].index(s) for s in y])
-    expected = attnsleep_class_weights(codes)
+    stages = ["W", "N1", "N2", "N3", "REM"]
+    codes = np.array([stages.index(s) for s in y])
+    # the weights are computed in stage order, then laid out in (sorted) classes_ order
+    assert clf.classes_.tolist() == ["N1", "N2", "N3", "REM", "W"]
+    expected = attnsleep_class_weights(codes)[[stages.index(c) for c in clf.classes_]]
     np.testing.assert_allclose(clf.class_weight_, expected)
     np.testing.assert_allclose(clf.criterion_.weight.numpy(), expected, rtol=1e-6)
-    # hand computation for N1: max(1, ln(0.4 * 47 / 3)) * 0.4
-    assert clf.class_weight_[1] == pytest.approx(round(max(1, np.log(0.4 * 47 / 3)) * 0.4, 2))
+    # hand computation for N1 (column 0): max(1, ln(0.4 * 47 / 3)) * 0.4
+    assert clf.class_weight_[0] == pytest.approx(round(max(1, np.log(0.4 * 47 / 3)) * 0.4, 2))
     # a subset of stages uses the matching mu entries
     sub = fast_clf(max_epochs=1).fit(X[y != "N1"], y[y != "N1"])
-    assert sub.classes_.tolist() == ["W", "N2", "N3", "REM"]
+    assert sub.classes_.tolist() == ["N2", "N3", "REM", "W"]
     assert sub.class_weight_.shape == (4,)
 
 
@@ -244,7 +247,7 @@ def test_attnsleep_weights_need_stage_labels():
 
 def test_classifier_learns_known_answer_and_round_trips_string_labels(data, fitted):
     (_, y, _), (X_test, y_test, _) = data
-    assert fitted.classes_.tolist() == ["W", "N2", "REM"]
+    assert fitted.classes_.tolist() == ["N2", "REM", "W"]
     pred = fitted.predict(X_test)
     assert pred.dtype == y.dtype and set(pred) <= set(y)
     acc = np.mean(pred == y_test)

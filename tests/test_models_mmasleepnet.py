@@ -184,7 +184,8 @@ def test_classifier_defaults_are_the_official_recipe():
     assert params["lr"] == 1e-4
     assert params["max_epochs"] == 150
     assert params["batch_size"] == 256
-    assert tuple(params["class_weight"]) == (1.0, 1.80, 1.0, 1.25, 1.20)
+    assert dict(params["class_weight"]) == {"W": 1.0, "N1": 1.80, "N2": 1.0, "N3": 1.25,
+                                            "REM": 1.20}
     assert params["optimizer__weight_decay"] == 1e-2
     assert params["optimizer__amsgrad"] is True
     assert params["sfreq"] == 100.0
@@ -194,16 +195,17 @@ def test_official_class_weights_reach_the_loss():
     X, _, _ = make_psg(2, n_times=600)
     y = np.array(["W", "N1", "N2", "N3", "REM", "W"])
     clf = MMASleepNetClassifier(max_epochs=1, batch_size=6, device="cpu").fit(X, y)
-    assert clf.classes_.tolist() == ["W", "N1", "N2", "N3", "REM"]
-    np.testing.assert_allclose(clf.class_weight_, [1.0, 1.8, 1.0, 1.25, 1.2])
-    np.testing.assert_allclose(clf.criterion_.weight.numpy(), [1.0, 1.8, 1.0, 1.25, 1.2])
+    assert clf.classes_.tolist() == ["N1", "N2", "N3", "REM", "W"]  # sorted
+    # each official weight lands on its stage: N1 1.8, N2 1, N3 1.25, REM 1.2, W 1
+    np.testing.assert_allclose(clf.class_weight_, [1.8, 1.0, 1.25, 1.2, 1.0])
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), [1.8, 1.0, 1.25, 1.2, 1.0])
     opt = clf.optimizer_.param_groups[0]
     assert opt["weight_decay"] == 1e-2 and opt["amsgrad"] is True and opt["lr"] == 1e-4
 
 
 def test_classifier_learns_known_answer_and_round_trips_string_labels(data, fitted):
     (_, y, _), (X_test, y_test, _) = data
-    assert fitted.classes_.tolist() == ["W", "N2", "REM"]  # stage order, not A-Z
+    assert fitted.classes_.tolist() == ["N2", "REM", "W"]  # sorted, as in scikit-learn
     pred = fitted.predict(X_test)
     assert pred.dtype == y.dtype and set(pred) <= set(y)
     acc = np.mean(pred == y_test)

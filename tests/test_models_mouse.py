@@ -215,7 +215,7 @@ def test_classifier_learns_known_stages(name):
     assert clf.fit(X, y) is clf
     assert clf.score(X_test, y_test) > 0.7  # chance is 1/3
     # string labels round-trip, in canonical stage order
-    assert list(clf.classes_) == ["W", "NREM", "REM"]
+    assert list(clf.classes_) == ["NREM", "REM", "W"]
     pred = clf.predict(X_test)
     assert pred.dtype.kind == "U" and set(pred) <= {"W", "NREM", "REM"}
     # cosine schedule was stepped once per epoch from max_epochs

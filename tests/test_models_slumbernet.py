@@ -223,7 +223,7 @@ def test_classifier_learns_known_stages():
     clf = SlumberNetClassifier(**{**FAST, "max_epochs": 8})
     assert clf.fit(X, y) is clf
     assert clf.score(X_test, y_test) > 0.7  # chance is 1/3
-    assert list(clf.classes_) == ["W", "NREM", "REM"]
+    assert list(clf.classes_) == ["NREM", "REM", "W"]
     assert set(clf.predict(X_test)) <= {"W", "NREM", "REM"}
     assert clf.class_weight_ is None
 

@@ -286,8 +286,8 @@ def test_fit_learns_known_answer(fitted):
 def test_criterion_gets_n1_index_and_weights(fitted, eeg):
     _, y = eeg
     crit = fitted.criterion_
-    assert crit.n1_index == 1
-    counts = np.array([(y == s).sum() for s in STAGES], dtype=float)
+    assert list(fitted.classes_) == sorted(STAGES) and crit.n1_index == 0  # N1 by name
+    counts = np.array([(y == s).sum() for s in fitted.classes_], dtype=float)
     w = 1.0 / counts
     np.testing.assert_allclose(crit.weight.numpy(), w / w.mean(), rtol=1e-5)
     assert 0.0 <= crit.lam.item() <= 1.0
@@ -299,17 +299,19 @@ def test_n1_index_from_classes(eeg):
     clf = _clf(max_epochs=1).fit(X[keep], y[keep])
     assert list(clf.classes_) == ["N1", "N2", "N3"] and clf.criterion_.n1_index == 0
     y_int = np.array([list(STAGES).index(s) for s in y])  # AASM integer codes
-    assert _clf(max_epochs=1).fit(X, y_int).criterion_.n1_index == 1
+    with pytest.raises(ValueError, match="stage_map"):  # integers are never guessed
+        _clf(max_epochs=1).fit(X, y_int)
+    assert _clf(max_epochs=1, stage_map="aasm").fit(X, y_int).criterion_.n1_index == 1
     assert _clf(max_epochs=1, criterion__n1_index=3).fit(X, y).criterion_.n1_index == 3
     y_mouse = np.array(["W", "NREM", "REM"])[np.arange(len(y)) % 3]
-    with pytest.warns(UserWarning, match="no class 'N1'"):
+    with pytest.warns(UserWarning, match="no N1 stage"):
         clf = _clf(max_epochs=1).fit(X, y_mouse)
     assert clf.criterion_.n1_index is None
 
 
 def test_string_labels_round_trip(fitted, eeg):
     X, _ = eeg
-    assert list(fitted.classes_) == list(STAGES)
+    assert list(fitted.classes_) == sorted(STAGES)
     assert set(fitted.predict(X[:10])) <= set(STAGES)
     proba = fitted.predict_proba(X[:10])
     assert proba.shape == (10, 5) and np.allclose(proba.sum(1), 1, atol=1e-5)

@@ -208,7 +208,7 @@ def test_string_labels_round_trip(fitted, bursts):
     X, _ = bursts
     pred = fitted.predict(X[:10])
     assert set(pred) <= set(STAGES)
-    assert list(fitted.classes_) == ["W", "N1", "N2", "N3", "REM"]
+    assert list(fitted.classes_) == ["N1", "N2", "N3", "REM", "W"]
     proba = fitted.predict_proba(X[:10])
     assert proba.shape == (10, 5) and np.allclose(proba.sum(1), 1, atol=1e-5)
 

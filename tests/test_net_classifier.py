@@ -50,7 +50,7 @@ def test_learns_and_string_labels_round_trip():
     X, y, _ = _data()
     clf = _clf()
     assert clf.fit(X, y) is clf
-    assert clf.classes_.tolist() == ["W", "N2", "REM"]  # stage order, not alphabetical
+    assert clf.classes_.tolist() == ["N2", "REM", "W"]  # sorted, as in scikit-learn
     pred = clf.predict(X)
     assert pred.dtype == object and set(pred) <= {"W", "N2", "REM"}
     assert clf.score(X, y) > 0.9
@@ -124,7 +124,8 @@ def test_no_internal_split_by_default_and_grouped_validation():
 def test_class_weight_options():
     X, y, _ = _data()
     clf = _clf(max_epochs=1, class_weight={"W": 1.0, "N2": 2.0, "REM": 3.0}).fit(X, y)
-    np.testing.assert_allclose(clf.criterion_.weight.cpu().numpy(), [1.0, 2.0, 3.0])
+    assert clf.classes_.tolist() == ["N2", "REM", "W"]
+    np.testing.assert_allclose(clf.criterion_.weight.cpu().numpy(), [2.0, 3.0, 1.0])
     with pytest.raises(ValueError, match="one weight per class"):
         _clf(max_epochs=1, class_weight=[1.0, 2.0]).fit(X, y)
 

@@ -1237,7 +1237,7 @@ BASE_BAD = [
     pytest.param(lambda: _tiny(class_weight={"W": 1}).fit(XT, YT), ValueError,
                  r"no weight for class\(es\) \['N2', 'REM'\]", id="class_weight-dict"),
     pytest.param(lambda: _tiny(class_weight="attnsleep").fit(XT, np.array([7, 8, 9] * 4)),
-                 ValueError, "needs AASM stage labels", id="attnsleep-weights-non-stage"),
+                 ValueError, "cannot be identified as stages", id="attnsleep-weights-non-stage"),
     pytest.param(lambda: _tiny(early_stopping=3).fit(XT, YT), ValueError,
                  "early_stopping needs a validation set", id="early-stopping-no-valid"),
     pytest.param(lambda: _tiny(validation_fraction=1.5).fit(XT, YT), ValueError,
@@ -1262,9 +1262,9 @@ def test_sleep_net_classifier_bad_input(call, exc, match):
 
 def test_single_class_fold_with_classes_keeps_all_columns():
     # Documented behaviour of classes=: a training set that lacks classes still gives
-    # one probability column per listed class, in the listed order.
+    # one probability column per listed class, in sorted order (as scikit-learn).
     clf = _tiny(classes=["W", "N1", "N2", "N3", "REM"]).fit(XT, np.array(["W"] * 12))
-    assert clf.classes_.tolist() == ["W", "N1", "N2", "N3", "REM"]
+    assert clf.classes_.tolist() == ["N1", "N2", "N3", "REM", "W"]
     proba = clf.predict_proba(XT)
     assert proba.shape == (12, 5)
     assert np.isfinite(proba).all()
@@ -1286,8 +1286,8 @@ def test_cross_validate_fold_without_a_class(classes):
                          return_indices=True, error_score="raise")
     for est, test_idx in zip(res["estimator"], res["indices"]["test"]):
         train_classes = set(np.delete(y, test_idx).tolist())
-        expected = ["W", "N2", "REM"] if classes else [
-            c for c in ("W", "N2", "REM") if c in train_classes]
+        expected = ["N2", "REM", "W"] if classes else [
+            c for c in ("N2", "REM", "W") if c in train_classes]
         assert est.classes_.tolist() == expected
         assert est.predict_proba(X[test_idx]).shape == (len(test_idx), len(expected))
     for key in ("test_accuracy", "test_macro_f1", "test_gmean"):

@@ -3,10 +3,13 @@
 :class:`SleepNetClassifier` is a :class:`skorch.NeuralNetClassifier` that behaves the
 way a scikit-learn user expects from a classifier:
 
-* ``classes_`` holds the user's own labels (``'W', 'N1', ...`` strings or ints), and
-  ``predict`` returns them. Sleep-stage names are ordered canonically (W, N1, N2, N3,
-  REM; or W, NREM, REM) rather than alphabetically, so class-indexed settings such as
-  loss weights mean the same stage whatever the label type.
+* ``classes_`` holds the user's own labels (``'W', 'N1', ...`` strings or ints) sorted
+  as ``np.unique(y)``, like every scikit-learn classifier, and ``predict`` returns them;
+  ``predict_proba`` columns follow ``classes_``. Stage-specific settings (per-stage loss
+  weights, AttnSleep's weights, SSC-SleepNet's N1 penalty) find their stage by *name*
+  (:func:`~sklearn_sleep.utils.identify_stages`), never by position; labels that are not
+  stage names (integers, e.g. the label-encoded classes that ``VotingClassifier``
+  passes) need ``stage_map``, else such a setting refuses to fit.
 * The input shape ``(n_chans, n_times)`` is inferred at every ``fit``, passed to the
   module (``n_chans``, ``n_times``, ``n_classes``, ``sfreq`` where its constructor takes
   them) and checked again at predict time.
@@ -14,11 +17,13 @@ way a scikit-learn user expects from a classifier:
   night are correlated and a random split leaks. ``validation_fraction`` holds out whole
   subjects when ``groups`` is passed to ``fit``; ``early_stopping`` stops on it.
 * ``device="auto"`` trains on CUDA when available and on CPU otherwise, with the same
-  code path; ``mixed_precision`` enables autocast on CUDA; ``random_state`` seeds
-  torch and numpy so that CPU runs are reproducible.
+  code path; ``mixed_precision`` enables autocast on CUDA; ``random_state`` seeds a
+  forked torch generator so that CPU runs are reproducible and the global numpy/torch
+  random state is left untouched.
 * A fitted model pickles, and unpickles on a machine without CUDA.
 """
 
+import contextlib
 import inspect
 import numbers
 import warnings
@@ -34,13 +39,19 @@ from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 from torch.utils.data import Subset
 
-from ..utils._stages import AASM_STAGES, canonical_labels, check_label_array
+from ..utils._stages import AASM_STAGES, STAGE_ORDER, check_label_array, identify_stages, stage_of
 from ..utils._validation import check_epochs, check_labels_match, check_sfreq
 from .losses import ATTNSLEEP_MU, WeightedCrossEntropyLoss, attnsleep_class_weights
 
 __all__ = ["SleepNetClassifier", "resolve_device"]
 
-_SIGNAL_ARGS = ("n_chans", "n_times", "n_classes", "sfreq")
+# constructor arguments filled in from the data; braindecode's names included
+# (``n_outputs``; ``in_chans``/``input_window_samples`` of braindecode < 0.8)
+_SIGNAL_ARGS = (
+    "n_chans", "n_times", "n_classes", "sfreq", "n_outputs", "in_chans", "input_window_samples"
+)
+#: Patience used by ``early_stopping=True`` (skorch's EarlyStopping default).
+DEFAULT_PATIENCE = 5
 _ATTNSLEEP_MU = dict(zip(AASM_STAGES, ATTNSLEEP_MU))
 
 
@@ -91,28 +102,56 @@ class SleepNetClassifier(NeuralNetClassifier):
     batch_size : int, default=128
         Mini-batch size.
     class_weight : None, "balanced", "attnsleep", dict or sequence, default=None
-        Per-class loss weights given to the criterion's ``weight`` argument. A sequence
-        is in the order of ``classes_``; a dict maps labels to weights; ``"balanced"``
-        uses ``n_samples / (n_classes * count)``; ``"attnsleep"`` the data-dependent
-        weights of AttnSleep (Eldele et al., 2021; see
-        :func:`~sklearn_sleep.models.losses.attnsleep_class_weights`). Ignored if
-        ``criterion__weight`` is set.
+        Per-class loss weights given to the criterion's ``weight`` argument.
+
+        * dict (or a sequence of ``(key, weight)`` pairs): keyed by the class labels,
+          or by stage names (``{"W": 1.0, "N1": 1.8, ...}``) resolved through
+          ``stage_map``; a stage key never depends on the label order. Extra keys
+          (stages absent from this fit) are ignored; a class without a weight raises.
+        * sequence of floats: one weight per class *in* ``classes_`` *order* (sorted
+          labels). Refused when the labels are stage names whose sorted order differs
+          from the stage order (e.g. ``N1 < N2 < N3 < REM < W``): use a dict then.
+        * ``"balanced"``: ``n_samples / (n_classes * count)``.
+        * ``"attnsleep"``: the data-dependent weights of AttnSleep (Eldele et al.,
+          2021; :func:`~sklearn_sleep.models.losses.attnsleep_class_weights`); needs
+          the labels identified as AASM stages.
+
+        Ignored if ``criterion__weight`` is set.
     sfreq : float or None, default=None
         Sampling rate (Hz) the network is designed for. When ``X`` is an
         :class:`mne.Epochs` its rate is checked against this value. Networks whose
         kernels are defined in samples (all the published ones) need input at this rate:
         put a :class:`~sklearn_sleep.preprocessing.Resampler` in front otherwise.
+    stage_map : None, "aasm", "rodent" or dict, default=None
+        Which sleep stage each label is, for the stage-specific settings
+        (``class_weight`` keyed by stage or ``"attnsleep"``, SSC-SleepNet's N1 penalty).
+        ``None``: text labels are matched by name (``W``/``Wake``, ``N1``/``S1``,
+        ``N3``/``S3``/``S4``, ``REM``/``R``, ``NREM``..., any case); integer labels
+        are never guessed. ``"aasm"``: integers are AASM codes 0=W, 1=N1, 2=N2, 3=N3,
+        4=REM. ``"rodent"``: 0=W, 1=NREM, 2=REM. A dict maps each label to a stage name.
+        Inside ``VotingClassifier``, ``StackingClassifier`` or
+        ``cross_val_predict(method="predict_proba")`` the network receives the
+        label-encoded integers of the sorted labels: pass
+        ``stage_map=dict(enumerate(np.unique(y)))`` (for stages W, N1, N2, N3, REM:
+        ``{0: "N1", 1: "N2", 2: "N3", 3: "REM", 4: "W"}``). ``classes_`` and
+        ``predict`` keep the labels as given.
     validation_fraction : float or None, default=None
         Fraction of the training *groups* (subjects) held out for validation when
         ``groups`` is passed to ``fit``. Without groups, the last contiguous fraction of
-        the epochs is held out (never a random split). ``None`` trains on everything.
-    early_stopping : int or None, default=None
+        the epochs is held out (never a random split), with a warning; ``groups`` with a
+        single group raises. ``None`` trains on everything.
+    early_stopping : bool, int or None, default=None
         Patience (in training epochs) of early stopping on the validation loss; the best
-        weights are restored at the end. Requires ``validation_fraction``.
+        weights are restored at the end. ``True`` means a patience of 5 (skorch's
+        default), ``False``/``None`` no early stopping. Requires ``validation_fraction``.
     mixed_precision : bool or {"bf16", "fp16"}, default=False
         Autocast on CUDA (``True`` means bfloat16). Ignored on CPU.
-    random_state : int or None, default=None
-        Seed for weight initialisation and batch shuffling.
+    random_state : int, RandomState, Generator or None, default=None
+        Seed for weight initialisation, batch shuffling and the validation split. An
+        int makes ``fit`` reproducible; a ``RandomState``/``Generator`` instance gives
+        one int seed per ``fit`` (drawn from it); ``None`` a fresh seed. Training runs on
+        a forked torch generator: the global numpy and torch random states are never
+        changed.
     device : str, default="auto"
         ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     train_split : callable or None, default=None
@@ -123,13 +162,18 @@ class SleepNetClassifier(NeuralNetClassifier):
         Shuffle the training epochs every pass (skorch's own default is False, which
         would feed a night's epochs in time order).
     **kwargs
-        Any other skorch argument (``callbacks``, ``iterator_train__num_workers``, ...)
-        and prefixed arguments for the module, criterion and optimizer.
+        Any other skorch argument (``callbacks``, ``iterator_train__num_workers``,
+        ``warm_start``, ``classes``...) and prefixed arguments for the module,
+        criterion and optimizer. ``classes`` is sorted like ``classes_``.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The labels seen at ``fit`` (or the ``classes`` argument).
+        The labels seen at the first ``fit`` (or the ``classes`` argument), sorted as
+        ``np.unique``.
+    stage_names_ : tuple of str or None
+        The stage of each class in ``classes_`` order (see ``stage_map``), or ``None``
+        when the labels are not identified as stages.
     input_shape_ : tuple of int
         ``(n_chans, n_times)`` of the training epochs.
     n_chans_in_, n_times_in_ : int
@@ -137,11 +181,25 @@ class SleepNetClassifier(NeuralNetClassifier):
     sfreq_in_ : float or None
         Sampling rate of the training input when known (``mne.Epochs``) else ``sfreq``.
     class_weight_ : ndarray or None
-        The loss weights actually used, in class order.
+        The loss weights actually used, in ``classes_`` order.
     device_ : str
         The device the network was trained on.
     module_, criterion_, optimizer_, history_ :
         skorch's fitted torch objects and training history.
+
+    Notes
+    -----
+    Refit contract:
+
+    * ``fit`` starts from scratch unless ``warm_start=True``; a warm refit keeps
+      ``classes_``, the output layer and the criterion (with its class weights) of the
+      first fit. Its ``y`` may lack classes; a label outside ``classes_`` raises (refit
+      with ``warm_start=False``, or give every label in ``classes`` at the first fit).
+    * ``partial_fit(X, y, classes=...)``: on the first call ``classes`` (if given) fixes
+      ``classes_``; later calls accept labels of ``classes_`` only. ``groups`` is
+      accepted by ``fit`` and ``partial_fit`` (for the validation split).
+    * ``sample_weight`` is not supported (the losses are not weighted per epoch) and is
+      refused with a ``ValueError``; use ``class_weight``.
     """
 
     def __init__(
@@ -155,6 +213,7 @@ class SleepNetClassifier(NeuralNetClassifier):
         batch_size=128,
         class_weight=None,
         sfreq=None,
+        stage_map=None,
         validation_fraction=None,
         early_stopping=None,
         mixed_precision=False,
@@ -180,6 +239,7 @@ class SleepNetClassifier(NeuralNetClassifier):
         )
         self.class_weight = class_weight
         self.sfreq = sfreq
+        self.stage_map = stage_map
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.mixed_precision = mixed_precision
@@ -223,16 +283,28 @@ class SleepNetClassifier(NeuralNetClassifier):
         # skorch's 'valid_acc' scores encoded targets against decoded predictions;
         # the validation loss (and early stopping on it) is what is kept.
         callbacks = [(n, cb) for n, cb in super().get_default_callbacks() if n != "valid_acc"]
-        if self.early_stopping is not None:
+        patience = self._patience()
+        if patience is not None:
             callbacks.append(
                 (
                     "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss", patience=self.early_stopping, load_best=True
-                    ),
+                    EarlyStopping(monitor="valid_loss", patience=patience, load_best=True),
                 )
             )
         return callbacks
+
+    def _patience(self):
+        es = self.early_stopping
+        if es is None or es is False:
+            return None
+        if es is True:
+            return DEFAULT_PATIENCE
+        if not isinstance(es, numbers.Integral) or es < 1:
+            raise ValueError(
+                f"early_stopping must be None, a bool or a patience >= 1 (training epochs), "
+                f"got {es!r}."
+            )
+        return int(es)
 
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":
@@ -245,7 +317,8 @@ class SleepNetClassifier(NeuralNetClassifier):
         sfreq = None
         if hasattr(X, "info") and hasattr(X, "get_data"):
             sfreq = float(X.info["sfreq"])
-        X = check_epochs(X, name="X", ndim=3)
+        # torch refuses negative strides; also makes transposed/sliced views contiguous
+        X = np.ascontiguousarray(check_epochs(X, name="X", ndim=3))
         declared = None if self.sfreq is None else check_sfreq(self.sfreq)
         if sfreq is not None and declared is not None and not np.isclose(sfreq, declared):
             raise ValueError(
@@ -293,11 +366,14 @@ class SleepNetClassifier(NeuralNetClassifier):
                 f"{type(self).__name__} has no attribute 'classes_' before fit."
             ) from None
 
-    def _encode_labels(self, y):
+    def _encode_labels(self, y, classes=None):
+        """Fix ``classes_`` (sorted) from ``classes`` or ``y`` and encode ``y``."""
         y = check_label_array(y)
         check_classification_targets(y)
-        if self.classes is not None:
-            classes = np.asarray(self.classes)
+        if classes is None:
+            classes = self.classes
+        if classes is not None:
+            classes = np.unique(check_label_array(np.asarray(classes), name="classes"))
             unknown = np.setdiff1d(np.unique(y), classes)
             if unknown.size:
                 raise ValueError(
@@ -305,16 +381,46 @@ class SleepNetClassifier(NeuralNetClassifier):
                     f"{classes.tolist()}."
                 )
         else:
-            classes = canonical_labels(y)
+            classes = np.unique(y)
             if len(classes) < 2:
                 raise ValueError(
                     f"y has a single class ({classes.tolist()}); a classifier needs at least 2. "
                     "Pass classes=[...] listing every stage if a training fold may lack some."
                 )
-        lookup = {label: i for i, label in enumerate(classes.tolist())}
-        y_enc = np.fromiter((lookup[label] for label in y.tolist()), dtype=np.int64, count=len(y))
         self.__dict__["classes_fitted_"] = classes
-        return y_enc
+        self.stage_names_ = identify_stages(classes, self.stage_map)
+        return self._encode_known(y, "fit")
+
+    def _encode_known(self, y, context):
+        """Encode ``y`` against the existing ``classes_`` (labels outside it raise)."""
+        y = check_label_array(y)
+        lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
+        unknown = sorted({label for label in y.tolist() if label not in lookup}, key=str)
+        if unknown:
+            raise ValueError(
+                f"y contains label(s) {unknown} unseen at fit: not in classes_ "
+                f"{self.classes_.tolist()} of the first fit; {context} keeps the output layer "
+                "of that fit. Refit from scratch (warm_start=False), or pass every label in "
+                "classes=[...] at the first fit."
+            )
+        return np.fromiter((lookup[label] for label in y.tolist()), dtype=np.int64, count=len(y))
+
+    def _require_stages(self, setting):
+        """Stage name of each class, or a ValueError saying how to give ``stage_map``."""
+        stages = getattr(self, "stage_names_", None)
+        if stages is not None:
+            return stages
+        classes = self.classes_.tolist()
+        raise ValueError(
+            f"{type(self).__name__}: {setting} is specific to sleep stages, but the labels "
+            f"{classes} cannot be identified as stages. Integer labels are never guessed: they "
+            "may be AASM codes (0=W, 1=N1, 2=N2, 3=N3, 4=REM) or the label-encoded classes "
+            "that VotingClassifier, StackingClassifier and cross_val_predict pass (sorted "
+            "labels: N1=0, N2=1, N3=2, REM=3, W=4). Pass stage_map='aasm' (AASM codes), "
+            "stage_map='rodent' (0=W, 1=NREM, 2=REM) or a dict label -> stage; inside a "
+            "meta-estimator use stage_map=dict(enumerate(np.unique(y))), e.g. "
+            "stage_map={0: 'N1', 1: 'N2', 2: 'N3', 3: 'REM', 4: 'W'}."
+        )
 
     def _compute_class_weight(self, y_enc):
         n_classes = len(self.classes_)
@@ -332,32 +438,65 @@ class SleepNetClassifier(NeuralNetClassifier):
             counts = np.bincount(y_enc, minlength=n_classes).astype(float)
             counts[counts == 0] = 1.0
             return len(y_enc) / (n_classes * counts)
+        if _is_pairs(cw):
+            cw = dict(cw)
         if isinstance(cw, dict):
-            missing = [c for c in self.classes_.tolist() if c not in cw]
-            if missing:
-                raise ValueError(f"class_weight has no weight for class(es) {missing}.")
-            return np.asarray([cw[c] for c in self.classes_.tolist()], dtype=float)
+            return self._class_weight_from_dict(cw)
         weights = np.asarray(cw, dtype=float)
         if weights.shape != (n_classes,):
             raise ValueError(
                 f"class_weight has {weights.size} entries but there are {n_classes} classes "
                 f"{self.classes_.tolist()}; give one weight per class (or a dict)."
             )
+        stages = getattr(self, "stage_names_", None)
+        if stages is not None:
+            canonical = sorted(stages, key=STAGE_ORDER.index)
+            if list(stages) != canonical:
+                raise ValueError(
+                    "class_weight as a plain sequence is read in classes_ order "
+                    f"{self.classes_.tolist()} (sorted labels, as in scikit-learn), which is "
+                    f"not the stage order {canonical}; a sequence written for the stage order "
+                    "would weight the wrong stages. Give a dict keyed by stage, e.g. "
+                    f"{dict(zip(canonical, [1.0] * len(canonical)))}."
+                )
         return weights
 
-    def _attnsleep_class_weight(self, y_enc):
-        classes = [str(c) for c in self.classes_.tolist()]
-        if set(classes) <= set(AASM_STAGES):
-            mu = [_ATTNSLEEP_MU[c] for c in classes]
-        elif len(classes) == len(AASM_STAGES):
-            mu = list(_ATTNSLEEP_MU.values())
-        else:
+    def _class_weight_from_dict(self, cw):
+        classes = self.classes_.tolist()
+        if all(c in cw for c in classes):  # keyed by the labels themselves
+            return np.asarray([cw[c] for c in classes], dtype=float)
+        key_stages = {k: stage_of(k) for k in cw}
+        if any(v is None for v in key_stages.values()):
+            missing = [c for c in classes if c not in cw]
             raise ValueError(
-                "class_weight='attnsleep' needs AASM stage labels ('W', 'N1', 'N2', 'N3', "
-                f"'REM') or 5 integer classes in that order; got classes {classes}. Pass "
-                "class_weight=None, 'balanced' or one weight per class."
+                f"class_weight has no weight for class(es) {missing} (classes_ {classes}); "
+                "key it by every class label, or by stage names."
             )
-        return attnsleep_class_weights(y_enc, n_classes=len(classes), mu=mu).astype(float)
+        by_stage = {}
+        for key, stage in key_stages.items():
+            if stage in by_stage:
+                raise ValueError(f"class_weight gives stage {stage!r} twice ({key!r}).")
+            by_stage[stage] = cw[key]
+        stages = self._require_stages("class_weight keyed by stage names")
+        missing = [c for c, st in zip(classes, stages) if st not in by_stage]
+        if missing:
+            raise ValueError(
+                f"class_weight has no weight for class(es) {missing} (stages "
+                f"{[st for c, st in zip(classes, stages) if c in missing]}); its stages are "
+                f"{sorted(by_stage, key=STAGE_ORDER.index)}."
+            )
+        return np.asarray([by_stage[st] for st in stages], dtype=float)
+
+    def _attnsleep_class_weight(self, y_enc):
+        stages = self._require_stages("class_weight='attnsleep'")
+        if not set(stages) <= set(AASM_STAGES):
+            raise ValueError(
+                "class_weight='attnsleep' has factors for the AASM stages W, N1, N2, N3, REM "
+                f"only; the classes {self.classes_.tolist()} are stages {list(stages)}. Pass "
+                "class_weight=None, 'balanced' or a dict."
+            )
+        mu = [_ATTNSLEEP_MU[st] for st in stages]
+        return attnsleep_class_weights(y_enc, n_classes=len(stages), mu=mu).astype(float)
 
     # ------------------------------------------------------------- skorch hooks
     def _signal_kwargs(self, module_cls, kwargs):
@@ -366,11 +505,15 @@ class SleepNetClassifier(NeuralNetClassifier):
             accepted = inspect.signature(module_cls).parameters
         except (TypeError, ValueError):
             return kwargs
+        n_classes = len(self.classes_) if "classes_fitted_" in self.__dict__ else None
         inferred = {
             "n_chans": getattr(self, "n_chans_in_", None),
             "n_times": getattr(self, "n_times_in_", None),
-            "n_classes": len(self.classes_) if "classes_fitted_" in self.__dict__ else None,
+            "n_classes": n_classes,
             "sfreq": getattr(self, "sfreq_in_", None),
+            "n_outputs": n_classes,
+            "in_chans": getattr(self, "n_chans_in_", None),
+            "input_window_samples": getattr(self, "n_times_in_", None),
         }
         for name in _SIGNAL_ARGS:
             if name in accepted and name not in kwargs and inferred[name] is not None:
@@ -391,15 +534,59 @@ class SleepNetClassifier(NeuralNetClassifier):
         return self
 
     def initialize(self):
-        if self.random_state is not None:
-            if not isinstance(self.random_state, numbers.Integral):
-                raise ValueError(f"random_state must be an int or None, got {self.random_state!r}.")
-            torch.manual_seed(int(self.random_state))
-            np.random.seed(int(self.random_state) % (2**32))
-        if self.early_stopping is not None and self.validation_fraction is None:
-            raise ValueError("early_stopping needs a validation set: set validation_fraction.")
-        self.device_ = self.device
-        return super().initialize()
+        with self._rng_scope(reset=True):
+            if self._patience() is not None and self.validation_fraction is None:
+                raise ValueError("early_stopping needs a validation set: set validation_fraction.")
+            self.device_ = self.device
+            return super().initialize()
+
+    # ------------------------------------------------------------------ RNG
+    def _base_seed(self):
+        rs = self.random_state
+        if rs is None:
+            return int(np.random.SeedSequence().generate_state(1)[0])
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            return int(rs) % (2**32)
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2**31 - 1))
+        if isinstance(rs, np.random.Generator):
+            return int(rs.integers(0, 2**31 - 1))
+        raise ValueError(
+            "random_state must be None, an int, a numpy RandomState or Generator; "
+            f"got {rs!r}."
+        )
+
+    @contextlib.contextmanager
+    def _rng_scope(self, reset):
+        """Run the body on a forked, locally seeded torch generator.
+
+        ``reset`` draws a new base seed (from ``random_state``); later calls (warm
+        start, ``partial_fit``) continue with seeds derived from it and a call counter,
+        so a run is reproducible call by call. The global torch (CPU and current CUDA
+        device) and numpy states are restored on exit.
+        """
+        if self.__dict__.get("_rng_active_"):
+            yield
+            return
+        if reset or "_rng_seed_" not in self.__dict__:
+            self.__dict__["_rng_seed_"] = self._base_seed()
+            self.__dict__["_rng_calls_"] = 0
+        calls = self.__dict__["_rng_calls_"]
+        self.__dict__["_rng_calls_"] = calls + 1
+        seed = self.__dict__["_rng_seed_"]
+        if calls:  # later calls (warm start, partial_fit): a seed derived from the call count
+            seed = int(np.random.SeedSequence([seed, calls]).generate_state(1)[0])
+        devices = []
+        device = torch.device(resolve_device(self.__dict__.get("_device_request", "auto")))
+        if device.type == "cuda" and torch.cuda.is_available():
+            devices = [device.index if device.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.__dict__["_rng_active_"] = seed
+            try:
+                yield
+            finally:
+                self.__dict__.pop("_rng_active_", None)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset = self.get_dataset(X, y)
@@ -412,18 +599,25 @@ class SleepNetClassifier(NeuralNetClassifier):
             raise ValueError(f"validation_fraction must be in (0, 1), got {frac}.")
         n = len(dataset)
         groups = getattr(self, "_fit_groups", None)
-        if groups is not None and len(np.unique(groups)) >= 2:
-            splitter = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=self.random_state)
+        if groups is not None:
+            if len(np.unique(groups)) < 2:
+                raise ValueError(
+                    f"validation_fraction={frac} with a single group in groups: a subject-wise "
+                    "validation split needs at least 2 groups. Pass groups of several "
+                    "subjects, or groups=None for a contiguous hold-out of the last epochs."
+                )
+            seed = self.__dict__.get("_rng_active_")
+            seed = seed if seed is not None else self._base_seed()
+            splitter = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
             train_idx, valid_idx = next(splitter.split(np.zeros(n), groups=groups))
         else:
-            if groups is None:
-                warnings.warn(
-                    "validation_fraction without groups: holding out the last contiguous "
-                    f"{frac:.0%} of the epochs. Pass groups=subjects to fit for a subject-wise "
-                    "validation split.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+            warnings.warn(
+                "validation_fraction without groups: holding out the last contiguous "
+                f"{frac:.0%} of the epochs. Pass groups=subjects to fit for a subject-wise "
+                "validation split.",
+                UserWarning,
+                stacklevel=3,
+            )
             n_valid = max(1, int(round(frac * n)))
             train_idx, valid_idx = np.arange(n - n_valid), np.arange(n - n_valid, n)
         return Subset(dataset, train_idx), Subset(dataset, valid_idx)
@@ -475,7 +669,11 @@ class SleepNetClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------------------- public API
     def fit(self, X, y, groups=None, **fit_params):
-        """Train the network from scratch on epochs ``X`` with labels ``y``.
+        """Train the network on epochs ``X`` with labels ``y``.
+
+        From scratch, unless ``warm_start=True`` and the network is already fitted: then
+        training continues with the same ``classes_``, output layer and criterion (``y``
+        may lack classes; a label outside ``classes_`` raises).
 
         Parameters
         ----------
@@ -487,46 +685,93 @@ class SleepNetClassifier(NeuralNetClassifier):
             Subject (or recording) of each epoch; used only for the subject-wise
             validation split when ``validation_fraction`` is set.
         **fit_params
+            Passed to skorch (and the module's ``forward``). ``sample_weight`` is
+            refused (not supported).
+
+        Returns
+        -------
+        self : SleepNetClassifier
+        """
+        _refuse_sample_weight(self, fit_params)
+        warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
+        X = self._check_X(X, reset=not warm)
+        y, groups = check_labels_match(X, y, groups=groups)
+        if y is None:
+            raise ValueError("y is required: one stage label per epoch.")
+        if warm:
+            y_enc = self._encode_known(y, "warm_start=True")
+        else:
+            y_enc = self._encode_labels(y)
+            self.class_weight_ = self._compute_class_weight(y_enc)
+        with self._rng_scope(reset=not warm):
+            self._fit_groups = groups
+            try:
+                super().fit(X, y_enc, **fit_params)
+            finally:
+                self.__dict__.pop("_fit_groups", None)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, groups=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_chans, n_times) or mne.Epochs
+            Epoched signals.
+        y : array-like of shape (n_epochs,)
+            Stage labels.
+        classes : array-like or None, default=None
+            Every label of the task. On the first call it fixes ``classes_`` (sorted),
+            so that later batches may lack some; later calls must give the same set.
+        groups : array-like of shape (n_epochs,), default=None
+            Subject of each epoch, for the validation split (``validation_fraction``).
+        **fit_params
             Passed to skorch (and the module's ``forward``).
 
         Returns
         -------
         self : SleepNetClassifier
         """
-        X = self._check_X(X, reset=True)
+        if "_routing_method" in fit_params:  # called from skorch's fit with encoded y
+            return super().partial_fit(X, y, **fit_params)
+        _refuse_sample_weight(self, fit_params)
+        first = not self.__sklearn_is_fitted__()
+        X = self._check_X(X, reset=first)
         y, groups = check_labels_match(X, y, groups=groups)
         if y is None:
             raise ValueError("y is required: one stage label per epoch.")
-        y_enc = self._encode_labels(y)
-        self.class_weight_ = self._compute_class_weight(y_enc)
-        self._fit_groups = groups
-        try:
-            super().fit(X, y_enc, **fit_params)
-        finally:
-            self.__dict__.pop("_fit_groups", None)
+        if first:
+            y_enc = self._encode_labels(y, classes=classes)
+            self.class_weight_ = self._compute_class_weight(y_enc)
+        else:
+            if classes is not None and not np.array_equal(
+                np.unique(np.asarray(classes)), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={np.unique(np.asarray(classes)).tolist()} differs from classes_ "
+                    f"{self.classes_.tolist()} fixed by the first partial_fit."
+                )
+            y_enc = self._encode_known(y, "partial_fit")
+        with self._rng_scope(reset=first):
+            if first:
+                self.initialize()
+            self._fit_groups = groups
+            try:
+                super().partial_fit(X, y_enc, **fit_params)
+            finally:
+                self.__dict__.pop("_fit_groups", None)
         return self
-
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Continue training for ``max_epochs`` more epochs without re-initialising."""
-        if "_routing_method" in fit_params:  # called from skorch's fit with encoded y
-            return super().partial_fit(X, y, classes=classes, **fit_params)
-        if not getattr(self, "initialized_", False):
-            return self.fit(X, y, **fit_params)
-        X = self._check_X(X, reset=False)
-        lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
-        unknown = sorted({label for label in np.asarray(y).tolist() if label not in lookup}, key=str)
-        if unknown:
-            raise ValueError(f"y contains label(s) {unknown} unseen at fit ({self.classes_.tolist()}).")
-        y_enc = np.asarray([lookup[label] for label in np.asarray(y).tolist()], dtype=np.int64)
-        return super().partial_fit(X, y_enc, **fit_params)
 
     def predict_proba(self, X):
         """Per-epoch class probabilities (a hypnodensity), columns in ``classes_`` order."""
         if isinstance(X, torch.utils.data.Dataset):  # skorch-internal calls
             self._check_fitted()
-            return super().predict_proba(X)
+            with torch.random.fork_rng(devices=[]):
+                return super().predict_proba(X)
         X = self._check_X(X, reset=False)
-        proba = super().predict_proba(X)
+        # a DataLoader draws a base seed from the global torch generator: keep it untouched
+        with torch.random.fork_rng(devices=[]):
+            proba = super().predict_proba(X)
         bad = ~np.isfinite(proba).all(axis=1)
         if bad.any():
             raise ValueError(
@@ -551,5 +796,23 @@ class SleepNetClassifier(NeuralNetClassifier):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.input_tags.two_d_array = False
-        tags.non_deterministic = self.random_state is None
+        tags.non_deterministic = not isinstance(self.random_state, numbers.Integral)
         return tags
+
+
+def _is_pairs(value):
+    """True for a non-empty sequence of ``(key, weight)`` pairs (a frozen dict)."""
+    if isinstance(value, (str, dict, np.ndarray)) or not isinstance(value, (tuple, list)):
+        return False
+    return len(value) > 0 and all(
+        isinstance(item, (tuple, list)) and len(item) == 2 for item in value
+    )
+
+
+def _refuse_sample_weight(est, fit_params):
+    if "sample_weight" in fit_params:
+        raise ValueError(
+            f"{type(est).__name__} does not support sample_weight: its losses are not "
+            "weighted per epoch. Use class_weight for per-stage weights, or resample the "
+            "training epochs."
+        )

@@ -361,8 +361,10 @@ class MASleepNetClassifier(SleepNetClassifier):
     class_weight : "attnsleep", "balanced", sequence, dict or None, default="attnsleep"
         ``"attnsleep"``: AttnSleep's data-dependent weights
         ``round(max(1, ln(mu_k N / N_k)) mu_k, 2)`` with ``mu = (1.5, 2, 1.5, 1, 1.5)/5``
-        for (W, N1, N2, N3, REM), computed from the training labels [ASSUMPTION]. It
-        needs AASM stage names (or 5 integer classes in W..REM order).
+        for (W, N1, N2, N3, REM), computed from the training labels [ASSUMPTION]. Each
+        factor goes to its stage by name: the labels must be identified as AASM stages
+        (stage names such as ``'W'``/``'Wake'``, ``'N1'``/``'S1'``, ...; integer labels
+        need ``stage_map``, e.g. ``stage_map="aasm"`` for codes 0=W..4=REM).
     sfreq : float, default=100.0
         The sampling rate the kernels are designed for.
     lr_milestones : tuple of int or None, default=(10,)

@@ -288,6 +288,12 @@ class MMASleepNet(nn.Module):
         return out
 
 
+#: MMASleepNet's loss weights per stage, from the official code's
+#: ``[1, 1.80, 1, 1.25, 1.20]`` for (W, N1, N2, N3, REM); a tuple of (stage, weight)
+#: pairs (a valid, immutable ``__init__`` default that reads as a dict).
+_STAGE_CLASS_WEIGHT = (("W", 1.0), ("N1", 1.80), ("N2", 1.0), ("N3", 1.25), ("REM", 1.20))
+
+
 class MMASleepNetClassifier(SleepNetClassifier):
     """MMASleepNet as a scikit-learn classifier, with the official training recipe.
 
@@ -309,9 +315,13 @@ class MMASleepNetClassifier(SleepNetClassifier):
         Training epochs.
     batch_size : int, default=256
         Mini-batch size.
-    class_weight : sequence, dict, "balanced" or None, default=(1.0, 1.80, 1.0, 1.25, 1.20)
-        Loss weights for (W, N1, N2, N3, REM), in ``classes_`` order. With labels other
-        than the five AASM stages give your own (or ``None``).
+    class_weight : dict, pairs, sequence, "balanced" or None, default=stage-keyed pairs
+        Default ``(("W", 1.0), ("N1", 1.80), ("N2", 1.0), ("N3", 1.25), ("REM", 1.20))``.
+        Loss weights keyed by stage: W 1.0, N1 1.80, N2 1.0, N3 1.25, REM 1.20 (the
+        official code's ``[1, 1.80, 1, 1.25, 1.20]`` for W, N1, N2, N3, REM), given as
+        ``(stage, weight)`` pairs so that each weight lands on its stage whatever the
+        label order. The labels must be identified as AASM stages (stage names, or
+        ``stage_map`` for integer labels); otherwise give your own weights (or ``None``).
     sfreq : float, default=100.0
         The sampling rate the kernels are designed for.
     optimizer__weight_decay : float, default=1e-2
@@ -351,7 +361,7 @@ class MMASleepNetClassifier(SleepNetClassifier):
         lr=1e-4,
         max_epochs=150,
         batch_size=256,
-        class_weight=(1.0, 1.80, 1.0, 1.25, 1.20),
+        class_weight=_STAGE_CLASS_WEIGHT,
         sfreq=100.0,
         optimizer__weight_decay=1e-2,
         optimizer__amsgrad=True,

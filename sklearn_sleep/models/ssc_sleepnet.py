@@ -393,10 +393,13 @@ class SSCSleepNetClassifier(SleepNetClassifier):
 
     Notes
     -----
-    * The N1 class is found in ``classes_`` at fit time: the label ``'N1'`` (or the
-      integer AASM code 1 when the five labels are 0..4) and passed to the loss as
-      ``n1_index``. Set ``criterion__n1_index`` to override it; without an N1 class (e.g.
-      mouse stages) the N1 terms are switched off with a warning.
+    * The N1 class is found in ``classes_`` at fit time *by stage name* (``'N1'``,
+      ``'S1'``..., or through ``stage_map``, e.g. ``stage_map="aasm"`` for integer AASM
+      codes) and passed to the loss as ``n1_index``. Labels not identified as stages
+      (integers without ``stage_map``, e.g. inside ``VotingClassifier``) raise a
+      ``ValueError`` saying how to pass ``stage_map``. Set ``criterion__n1_index`` (an
+      index into ``classes_``) to override it; without an N1 stage (e.g. mouse stages)
+      the N1 terms are switched off with a warning.
     * Single-channel input; for multi-channel epochs set ``module__eeg_channel``.
     * [ASSUMPTION] defaults not given in the abstract: lr, batch size, epochs, ``mu``,
       ``beta``, ``gamma``, the margin, no learning-rate decay, no early stopping (the
@@ -445,18 +448,21 @@ class SSCSleepNetClassifier(SleepNetClassifier):
         )
 
     def _n1_index(self):
-        """Index of N1 in ``classes_`` (``None`` when there is no N1 class)."""
+        """Index of N1 in ``classes_`` (``None`` when the classes have no N1 stage).
+
+        N1 is found by stage name (``stage_names_``, see ``stage_map``), never by
+        position; labels that are not identified as stages raise.
+        """
         classes = self.__dict__.get("classes_fitted_")
         if classes is None:
             return 1
-        names = [str(c) for c in classes.tolist()]
-        if "N1" in names:
-            return names.index("N1")
-        if classes.dtype.kind in "iu" and classes.tolist() == [0, 1, 2, 3, 4]:
-            return 1  # integer AASM codes (W=0, N1=1, N2=2, N3=3, REM=4)
+        stages = self._require_stages("the adaptive N1 penalty of SSCSleepNetLoss")
+        if "N1" in stages:
+            return stages.index("N1")
         warnings.warn(
-            f"{type(self).__name__}: no class 'N1' among {classes.tolist()}; the adaptive "
-            "N1 penalty is switched off. Set criterion__n1_index to choose a class.",
+            f"{type(self).__name__}: no N1 stage among the classes {classes.tolist()} "
+            f"(stages {list(stages)}); the adaptive N1 penalty is switched off. Set "
+            "criterion__n1_index to choose a class.",
             UserWarning,
             stacklevel=4,
         )

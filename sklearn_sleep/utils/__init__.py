@@ -6,7 +6,9 @@ from ._stages import (
     EXCLUDED,
     MOUSE_STAGES,
     SLEEP_EDF_ANNOTATION_MAP,
+    identify_stages,
     stage_names,
+    stage_of,
     to_stage_codes,
     to_stage_names,
 )
@@ -21,7 +23,9 @@ __all__ = [
     "check_epochs",
     "check_labels_match",
     "check_sfreq",
+    "identify_stages",
     "stage_names",
+    "stage_of",
     "to_stage_codes",
     "to_stage_names",
 ]

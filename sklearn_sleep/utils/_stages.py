@@ -23,6 +23,9 @@ __all__ = [
     "to_stage_codes",
     "check_label_array",
     "canonical_labels",
+    "STAGE_ORDER",
+    "stage_of",
+    "identify_stages",
 ]
 
 #: AASM stages in the conventional integer order 0..4 (W, N1, N2, N3, REM).
@@ -69,6 +72,140 @@ _ALIASES = {
     "n3": "N3", "s3": "N3", "s4": "N3", "3": "N3", "4": "N3", "n4": "N3",
     "rem": "REM", "r": "REM", "5": "REM",
 }
+
+
+#: Display (and canonical) order of every stage name the library knows.
+STAGE_ORDER = ("W", "N1", "N2", "N3", "NREM", "REM")
+
+#: Text spellings of each stage accepted when a *classifier* identifies its labels as
+#: stages (lower case). Digit strings are deliberately absent: ``"4"`` is S4 (N3) in R&K
+#: files but REM as an AASM code, so a digit never names a stage by itself.
+_TEXT_STAGE_ALIASES = {
+    "w": "W", "wake": "W", "awake": "W", "wakefulness": "W", "stage w": "W",
+    "sleep stage w": "W",
+    "n1": "N1", "s1": "N1", "stage 1": "N1", "stage n1": "N1", "sleep stage 1": "N1",
+    "n2": "N2", "s2": "N2", "stage 2": "N2", "stage n2": "N2", "sleep stage 2": "N2",
+    "n3": "N3", "s3": "N3", "s4": "N3", "n4": "N3", "stage 3": "N3", "stage 4": "N3",
+    "stage n3": "N3", "sleep stage 3": "N3", "sleep stage 4": "N3",
+    "rem": "REM", "r": "REM", "stage r": "REM", "stage rem": "REM", "sleep stage r": "REM",
+    "ps": "REM",
+    "nrem": "NREM", "nr": "NREM", "non-rem": "NREM",
+}
+
+
+def stage_of(label):
+    """Canonical stage name of one text label, or ``None`` when it names no stage.
+
+    Parameters
+    ----------
+    label : object
+        A class label. Text is stripped and matched case-insensitively against the stage
+        names of :data:`STAGE_ORDER` and their spellings: ``Wake``/``awake`` (W),
+        ``S1`` (N1), ``S2`` (N2), ``S3``/``S4``/``N4`` (N3), ``R``/``PS`` (REM),
+        ``NR``/``non-REM`` (NREM), ``stage 1`` ... and the Sleep-EDF annotation texts.
+        ``SWS`` is not accepted (N3 in humans, NREM in rodents): pass an explicit map.
+
+    Returns
+    -------
+    stage : str or None
+        The stage name, or ``None`` for numbers (ambiguous: AASM code or label-encoded
+        class index), digit strings and unknown text.
+    """
+    if not isinstance(label, (str, np.str_)):
+        return None
+    return _TEXT_STAGE_ALIASES.get(str(label).strip().lower())
+
+
+_STAGE_MAP_VOCABULARIES = {"aasm": AASM_STAGES, "rodent": MOUSE_STAGES}
+
+
+def identify_stages(labels, stage_map=None):
+    """The sleep stage of each class label, resolved by name, never by position.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_classes,)
+        Distinct class labels (e.g. a classifier's ``classes_``).
+    stage_map : None, "aasm", "rodent" or dict, default=None
+        How labels name stages.
+
+        * ``None``: text labels are matched with :func:`stage_of`; numbers are never
+          guessed (an integer may be an AASM code or a label-encoded class index, as
+          inside ``VotingClassifier``), so integer labels give ``None``.
+        * ``"aasm"``: integers are AASM codes 0=W, 1=N1, 2=N2, 3=N3, 4=REM; text as
+          for ``None`` but restricted to these stages.
+        * ``"rodent"``: integers are 0=W, 1=NREM, 2=REM; text restricted to them.
+        * dict ``label -> stage``: explicit; every label must be a key and every value a
+          stage name (or spelling accepted by :func:`stage_of`).
+
+    Returns
+    -------
+    stages : tuple of str or None
+        The canonical stage name of each label, in the order of ``labels``; ``None``
+        when ``stage_map`` is None and the labels cannot all be identified.
+
+    Raises
+    ------
+    ValueError
+        If ``stage_map`` is given but does not name a stage for every label, if two
+        labels name the same stage, or if ``stage_map`` is not a valid value.
+    """
+    labels = list(np.asarray(labels, dtype=object).ravel().tolist())
+    if stage_map is None:
+        stages = [stage_of(label) for label in labels]
+        if any(s is None for s in stages):
+            return None
+        explicit = False
+    elif isinstance(stage_map, str) and stage_map in _STAGE_MAP_VOCABULARIES:
+        vocabulary = _STAGE_MAP_VOCABULARIES[stage_map]
+        stages = []
+        for label in labels:
+            if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+                stage = vocabulary[int(label)] if 0 <= int(label) < len(vocabulary) else None
+            else:
+                stage = stage_of(label)
+                stage = stage if stage in vocabulary else None
+            if stage is None:
+                codes = ", ".join(f"{i}={s}" for i, s in enumerate(vocabulary))
+                raise ValueError(
+                    f"stage_map={stage_map!r} does not identify label {label!r}: expected the "
+                    f"integer codes {codes} or the stage names {list(vocabulary)}."
+                )
+            stages.append(stage)
+        explicit = True
+    elif isinstance(stage_map, dict):
+        missing = [label for label in labels if label not in stage_map]
+        if missing:
+            raise ValueError(
+                f"stage_map has no entry for label(s) {missing}; it must map every class "
+                f"label to a stage name, e.g. {{label: 'W', ...}}."
+            )
+        stages = []
+        for label in labels:
+            stage = stage_of(stage_map[label])
+            if stage is None:
+                raise ValueError(
+                    f"stage_map maps {label!r} to {stage_map[label]!r}, which is not a stage "
+                    f"name; use one of {list(STAGE_ORDER)}."
+                )
+            stages.append(stage)
+        explicit = True
+    else:
+        raise ValueError(
+            "stage_map must be None, 'aasm' (integer codes 0=W..4=REM), 'rodent' (0=W, "
+            f"1=NREM, 2=REM) or a dict label -> stage name; got {stage_map!r}."
+        )
+    seen = {}
+    for label, stage in zip(labels, stages):
+        if stage in seen:
+            if not explicit:
+                return None
+            raise ValueError(
+                f"Labels {seen[stage]!r} and {label!r} both name stage {stage!r}; merge them "
+                "first or map them to different stages."
+            )
+        seen[stage] = label
+    return tuple(stages)
 
 
 def stage_names(n_classes):
@@ -231,16 +368,27 @@ def check_label_array(y, name="y"):
 
 
 def canonical_labels(y):
-    """Sorted unique labels, with sleep-stage names in stage order rather than A-Z.
+    """Unique labels in *display* order: sleep stages as W, N1, N2, N3, (NREM,) REM.
 
-    ``['REM', 'W', 'N1']`` gives ``['W', 'N1', 'REM']``; integers and other labels are
-    sorted.
+    For reports and plots only; classifiers order ``classes_`` as ``np.unique(y)``
+    (scikit-learn's convention). ``['REM', 'W', 'N1']`` gives ``['W', 'N1', 'REM']``,
+    and spellings such as ``['R', 'Wake', 'S1']`` give ``['Wake', 'S1', 'R']`` (see
+    :func:`stage_of`); integers and other labels are sorted.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels.
+
+    Returns
+    -------
+    labels : ndarray
+        The distinct labels of ``y`` in display order.
     """
     uniques = np.unique(check_label_array(y))
     if uniques.dtype.kind in "OUS":
-        as_str = [str(u) for u in uniques]
-        for vocabulary in (AASM_STAGES, MOUSE_STAGES):
-            if set(as_str) <= set(vocabulary):
-                ordered = [s for s in vocabulary if s in as_str]
-                return np.asarray(ordered, dtype=uniques.dtype)
+        stages = identify_stages(uniques)
+        if stages is not None:
+            order = np.argsort([STAGE_ORDER.index(s) for s in stages], kind="stable")
+            return uniques[order]
     return uniques
