@@ -10,6 +10,7 @@ data analysis with MNE-Python", Front. Neurosci. 2013, doi:10.3389/fnins.2013.00
 import numbers
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -44,6 +45,11 @@ class _EpochTransformer(TransformerMixin, BaseEstimator):
     def _check_input(self, X, *, reset):
         if not reset:
             check_is_fitted(self)
+        if issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not support sparse input: it takes dense epoch "
+                "arrays (n_epochs, n_channels, n_times) or mne.Epochs."
+            )
         X = check_epochs(_epochs_to_array(X), name="X", ndim=3, dtype=None)
         if reset:
             self.n_channels_in_ = int(X.shape[1])
