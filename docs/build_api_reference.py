@@ -35,6 +35,7 @@ MODULES = (
     "sklearn_sleep.persistence",
     "sklearn_sleep.cli",
     "sklearn_sleep.utils",
+    "sklearn_sleep.utils.estimator_checks",
 )
 
 #: numpydoc sections rendered as "name : type" + description lists.

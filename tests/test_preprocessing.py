@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from scipy.signal import butter, resample_poly, sosfiltfilt, welch
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sklearn_sleep.preprocessing import (
@@ -252,3 +253,93 @@ def test_transformers_keep_welch_band_content():
     assert out.shape == (2, 1, 3000)
     f, p = welch(out[0, 0], fs=100, nperseg=400)
     assert f[np.argmax(p)] == 10.0
+
+
+# --- set_output and get_feature_names_out through Pipelines (issue 8, item 4) ---------
+
+
+def _named_pipeline(picks, ch_names):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_sleep.features import BandPowerFeatures
+
+    return Pipeline([
+        ("pick", ChannelPicker(picks, ch_names=ch_names)),
+        ("filter", BandPassFilter(100, 0.5, 30)),
+        ("resample", Resampler(100, 200)),
+        ("scale", EpochScaler()),
+        ("notch", NotchFilter(200)),
+        ("features", BandPowerFeatures(200)),
+        ("clf", LogisticRegression(max_iter=2000)),
+    ])
+
+
+@pytest.mark.parametrize(
+    "picks, ch_names, first",
+    [(["EOG", "EEG Fpz-Cz"], ["EEG Fpz-Cz", "EMG", "EOG"], "EOG"), ([2, 0], None, "ch2")],
+)
+def test_pipeline_set_output_pandas_and_feature_names(picks, ch_names, first):
+    pd = pytest.importorskip("pandas")
+    from sklearn_sleep.features import BandPowerFeatures
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3, 600)).astype(np.float32)
+    y = np.array(["W", "N2", "REM"] * 10)
+    pipe = _named_pipeline(picks, ch_names).set_output(transform="pandas").fit(X, y)
+    assert pipe.predict(X[:4]).shape == (4,)
+    names = pipe[:-1].get_feature_names_out()
+    n_feat = len(BandPowerFeatures(200).fit(X[:, :1]).feature_names_)
+    assert len(names) == 2 * n_feat
+    assert names[0] == f"{first}_delta_rel"
+    second = ch_names[0] if ch_names else "ch0"
+    assert names[n_feat] == f"{second}_delta_rel"
+    # the columns the classifier saw are the pipeline's feature names
+    assert list(pipe.named_steps["clf"].feature_names_in_) == list(names)
+    df = pipe[:-1].transform(X)
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == list(names)
+    # same values as the default (ndarray) output
+    plain = clone(pipe).set_output(transform="default").fit(X, y)
+    np.testing.assert_allclose(df.to_numpy(), plain[:-1].transform(X))
+    # 3-D steps: channel names, and 3-D output unchanged in values
+    assert pipe[:2].get_feature_names_out().tolist() == (
+        [ch_names[ch_names.index(p)] for p in picks] if ch_names else ["ch2", "ch0"])
+    out3 = pipe[:2].transform(X)
+    assert out3.ndim == 3 and out3.ch_names == pipe[:2].get_feature_names_out().tolist()
+    np.testing.assert_array_equal(np.asarray(out3), plain[:2].transform(X))
+    assert out3[:, :1].ch_names is None  # slices carry no (possibly wrong) names
+
+
+@pytest.mark.parametrize("est", [ChannelPicker([0]), Resampler(100, 50),
+                                 BandPassFilter(100), NotchFilter(100, freq=25.0), EpochScaler(),
+                                 FFTFeatures()], ids=lambda e: type(e).__name__)
+def test_set_output_on_3d_transformers(est):
+    pytest.importorskip("pandas")
+    X = np.random.default_rng(1).normal(size=(3, 2, 400))
+    for how in ("pandas", "default"):
+        out = clone(est).set_output(transform=how).fit_transform(X)
+        ref = clone(est).fit_transform(X)
+        assert isinstance(out, np.ndarray) and out.ndim == 3
+        np.testing.assert_array_equal(np.asarray(out), ref)
+    assert type(clone(est).set_output(transform="default").fit_transform(X)) is np.ndarray
+
+
+def test_feature_names_from_mne_epochs_and_disagreement():
+    mne = pytest.importorskip("mne")
+    from sklearn_sleep.features import BandPowerFeatures
+
+    info = mne.create_info(["Fpz-Cz", "Pz-Oz"], 100.0, "eeg")
+    data = np.random.default_rng(2).normal(size=(4, 2, 300)) * 1e-5
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    filt = BandPassFilter(100).fit(epochs)
+    assert filt.get_feature_names_out().tolist() == ["Fpz-Cz", "Pz-Oz"]
+    # placeholders from an unnamed upstream step are replaced by the known names
+    assert filt.get_feature_names_out(["ch0", "ch1"]).tolist() == ["Fpz-Cz", "Pz-Oz"]
+    with pytest.raises(ValueError, match="differ from the channel names"):
+        filt.get_feature_names_out(["A", "B"])
+    with pytest.raises(ValueError, match="1 names"):
+        filt.get_feature_names_out(["A"])
+    bp = BandPowerFeatures(100).fit(epochs)
+    assert bp.get_feature_names_out()[0] == "Fpz-Cz_delta_rel"
+    picker = ChannelPicker(["Pz-Oz"]).fit(epochs)
+    assert picker.get_feature_names_out().tolist() == ["Pz-Oz"]

@@ -4,7 +4,7 @@
 import numpy as np
 from scipy.signal import periodogram, welch
 
-from ..preprocessing._channels import _check_info_sfreq, _EpochTransformer
+from ..preprocessing._channels import _ch_names_of, _check_info_sfreq, _EpochTransformer
 from ..utils._validation import check_sfreq
 
 __all__ = ["BandPowerFeatures", "DEFAULT_BANDS"]
@@ -88,7 +88,10 @@ class BandPowerFeatures(_EpochTransformer):
     nperseg_ : int
         Welch segment length in samples.
     ch_names_ : list of str or None
-        Channel names used for feature names.
+        Channel names used for feature names (``ch_names``, or the ``mne.Epochs``
+        names seen in ``fit``).
+    ch_names_in_ : list of str or None
+        Same as ``ch_names_`` (the name shared by every epoch transformer).
     feature_names_ : list of str
         Feature names per channel (without the channel prefix).
     n_channels_in_, n_times_in_, n_features_in_ : int
@@ -167,8 +170,8 @@ class BandPowerFeatures(_EpochTransformer):
                     f"{missing}. Add them to bands or set include_ratios=False."
                 )
         ch_names = self.ch_names
-        if ch_names is None and hasattr(X, "ch_names") and hasattr(X, "get_data"):
-            ch_names = list(X.ch_names)
+        if ch_names is None:
+            ch_names = _ch_names_of(X)  # mne.Epochs, or the output of a previous step
         _check_info_sfreq(X, sfreq)
         X = self._check_input(X, reset=True)
         if ch_names is not None and len(ch_names) != X.shape[1]:
@@ -176,6 +179,7 @@ class BandPowerFeatures(_EpochTransformer):
                 f"ch_names has {len(ch_names)} names but X has {X.shape[1]} channels."
             )
         self.ch_names_ = None if ch_names is None else [str(c) for c in ch_names]
+        self.ch_names_in_ = self.ch_names_
         self.nperseg_ = int(min(X.shape[2], round(window_seconds * sfreq)))
         freqs = self._psd(X[:1, :1].astype(np.float64), sfreq)[0]
         df = freqs[1] - freqs[0] if len(freqs) > 1 else np.inf
@@ -255,26 +259,18 @@ class BandPowerFeatures(_EpochTransformer):
         Parameters
         ----------
         input_features : sequence of str or None, default=None
-            Channel names; overrides ``ch_names``. ``"ch<i>"`` when neither is given.
+            Channel names, one per input channel, as passed by a Pipeline from the
+            previous step (e.g. the names picked by
+            :class:`~sklearn_sleep.preprocessing.ChannelPicker`). When ``ch_names`` (or
+            the ``mne.Epochs`` names seen in ``fit``) are known, they replace the
+            placeholders ``ch<i>`` and any other disagreement raises a ``ValueError``.
+            None uses the known names, else ``"ch<i>"``.
 
         Returns
         -------
         feature_names_out : ndarray of str
         """
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self)
-        if input_features is not None:
-            channels = [str(c) for c in input_features]
-            if len(channels) != self.n_channels_in_:
-                raise ValueError(
-                    f"input_features has {len(channels)} names but X had "
-                    f"{self.n_channels_in_} channels."
-                )
-        elif self.ch_names_ is not None:
-            channels = self.ch_names_
-        else:
-            channels = [f"ch{i}" for i in range(self.n_channels_in_)]
+        channels = self._channel_names_in(input_features)
         return np.asarray([f"{c}_{f}" for c in channels for f in self.feature_names_],
                           dtype=object)
 

@@ -5,7 +5,7 @@ Segmentation of continuous recordings into epochs (which does change the number 
 happens before the Pipeline, in :class:`EpochSegmenter`.
 """
 
-from ._channels import ChannelPicker
+from ._channels import ChannelNamedArray, ChannelPicker
 from ._resample import Resampler
 from ._filter import BandPassFilter, NotchFilter
 from ._scaling import EpochScaler, scale_recordings
@@ -15,6 +15,7 @@ from ._sampler import EpochSampler
 
 __all__ = [
     "ChannelPicker",
+    "ChannelNamedArray",
     "Resampler",
     "BandPassFilter",
     "NotchFilter",

@@ -110,6 +110,27 @@ class FFTFeatures(_EpochTransformer):
         self.freqs_ = freqs
         return self
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output channels (axis 1): the input channels, then ``<ch>_fft``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the input channels. None uses the names seen in ``fit``
+            (``mne.Epochs``), else ``ch0, ch1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            With ``append=False`` the input channel names (each channel now holds a
+            spectrum); with ``append=True`` the input names followed by
+            ``"<name>_fft"`` for the appended spectra.
+        """
+        names = self._channel_names_in(input_features)
+        if self.append:
+            names = names + [f"{c}_fft" for c in names]
+        return np.asarray(names, dtype=object)
+
     def transform(self, X):
         """Compute the (log-)magnitude spectra.
 

@@ -179,7 +179,10 @@ class BandPassFilter(_EpochTransformer):
         """
         X = self._check_input(X, reset=False)
         if self.method == "iir":
-            out = sosfiltfilt(self.sos_, X.astype(np.float64), axis=-1)
+            # copy: a fitted filter loaded read-only (joblib mmap_mode="r") has a read-only
+            # sos_, which scipy's Cython sosfilt refuses
+            out = sosfiltfilt(np.array(self.sos_, dtype=np.float64), X.astype(np.float64),
+                              axis=-1)
         else:
             padlen = min(3 * len(self.coef_), X.shape[2] - 1)
             out = filtfilt(self.coef_, [1.0], X.astype(np.float64), axis=-1, padlen=padlen)
@@ -269,5 +272,6 @@ class NotchFilter(_EpochTransformer):
         X_new : ndarray of shape (n_epochs, n_channels, n_times)
         """
         X = self._check_input(X, reset=False)
-        out = sosfiltfilt(self.sos_, X.astype(np.float64), axis=-1)
+        # copy: read-only sos_ after joblib mmap loading (see BandPassFilter.transform)
+        out = sosfiltfilt(np.array(self.sos_, dtype=np.float64), X.astype(np.float64), axis=-1)
         return out.astype(X.dtype, copy=False)
