@@ -17,14 +17,13 @@ from imblearn.over_sampling import RandomOverSampler
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from sklearn_sleep.features import BandPowerFeatures
+from sklearn_sleep.features import BandPowerFeatures, FFTFeatures
 from sklearn_sleep.preprocessing import (
     BandPassFilter,
     ChannelPicker,
     EpochSampler,
     EpochScaler,
     EpochSegmenter,
-    FFTFeatures,
     NotchFilter,
     Resampler,
 )

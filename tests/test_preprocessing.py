@@ -6,11 +6,11 @@ from scipy.signal import butter, resample_poly, sosfiltfilt, welch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from sklearn_sleep.features import FFTFeatures
 from sklearn_sleep.preprocessing import (
     BandPassFilter,
     ChannelPicker,
     EpochScaler,
-    FFTFeatures,
     NotchFilter,
     Resampler,
     scale_recordings,

@@ -51,7 +51,7 @@ from sklearn_sleep.datasets import (
     read_timestamped_text,
 )
 from sklearn_sleep.datasets._edf_io import _write_sleep_edf_like, read_edf_header
-from sklearn_sleep.features import BandPowerFeatures
+from sklearn_sleep.features import BandPowerFeatures, FFTFeatures
 from sklearn_sleep.metrics import (
     kappa_score,
     macro_f1_score,
@@ -74,7 +74,6 @@ from sklearn_sleep.preprocessing import (
     EpochSampler,
     EpochScaler,
     EpochSegmenter,
-    FFTFeatures,
     NotchFilter,
     Resampler,
     scale_recordings,
