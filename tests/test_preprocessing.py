@@ -343,3 +343,21 @@ def test_feature_names_from_mne_epochs_and_disagreement():
     assert bp.get_feature_names_out()[0] == "Fpz-Cz_delta_rel"
     picker = ChannelPicker(["Pz-Oz"]).fit(epochs)
     assert picker.get_feature_names_out().tolist() == ["Pz-Oz"]
+
+
+def test_epoch_sampler_accepts_random_state_instance():
+    # issue 8: a RandomState instance is accepted wherever random_state is (EpochSampler
+    # forwards it to the wrapped imblearn sampler) and gives the wrapped sampler's rows
+    from imblearn.under_sampling import RandomUnderSampler
+
+    from sklearn_sleep.preprocessing import EpochSampler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2, 8))
+    y = np.array(["W"] * 20 + ["REM"] * 10)
+    Xr, yr = EpochSampler(RandomUnderSampler(random_state=np.random.RandomState(3))
+                          ).fit_resample(X, y)
+    ref = RandomUnderSampler(random_state=np.random.RandomState(3))
+    X2, y2 = ref.fit_resample(X.reshape(30, -1), y)
+    np.testing.assert_array_equal(Xr, X2.reshape(-1, 2, 8))
+    np.testing.assert_array_equal(yr, y2)
