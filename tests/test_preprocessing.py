@@ -361,3 +361,23 @@ def test_epoch_sampler_accepts_random_state_instance():
     X2, y2 = ref.fit_resample(X.reshape(30, -1), y)
     np.testing.assert_array_equal(Xr, X2.reshape(-1, 2, 8))
     np.testing.assert_array_equal(yr, y2)
+
+
+def test_transform_refuses_epochs_with_other_channel_names():
+    # fitted on mne.Epochs [Fpz-Cz, Pz-Oz]: the same channels in another order at
+    # transform would silently swap them (ChannelPicker would pick the wrong one)
+    mne = pytest.importorskip("mne")
+    data = np.random.default_rng(3).normal(size=(3, 2, 300)) * 1e-5
+    fit_epochs = mne.EpochsArray(data, mne.create_info(["Fpz-Cz", "Pz-Oz"], 100.0, "eeg"),
+                                 verbose=False)
+    swapped = mne.EpochsArray(data, mne.create_info(["Pz-Oz", "Fpz-Cz"], 100.0, "eeg"),
+                              verbose=False)
+    for est in (ChannelPicker(["Pz-Oz"]), BandPassFilter(100), EpochScaler()):
+        est.fit(fit_epochs)
+        est.transform(fit_epochs)
+        with pytest.raises(ValueError, match=r"fitted on the channels \['Fpz-Cz', 'Pz-Oz'\]"):
+            est.transform(swapped)
+    # names given as ch_names are checked against the names carried by mne.Epochs too
+    picker = ChannelPicker(["Pz-Oz"], ch_names=["Fpz-Cz", "Pz-Oz"]).fit(data)
+    with pytest.raises(ValueError, match="same order"):
+        picker.transform(swapped)

@@ -224,6 +224,13 @@ class _EpochTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
             self.n_features_in_ = self.n_channels_in_
             self.ch_names_in_ = ch_names
         else:
+            known = getattr(self, "ch_names_in_", None)
+            if ch_names is not None and known is not None and ch_names != list(known):
+                raise ValueError(
+                    f"X has the channels {ch_names}, but {type(self).__name__} was fitted "
+                    f"on the channels {list(known)}; pass the same channels in the same "
+                    "order (e.g. epochs.pick([...]))."
+                )
             if X.shape[1] != self.n_channels_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} channels, but {type(self).__name__} was fitted "
