@@ -44,8 +44,10 @@ def _wrap_2d_output(method):
 
     2-D outputs (feature matrices) are wrapped in the container chosen with
     ``set_output`` (pandas/polars DataFrame with ``get_feature_names_out()`` as
-    columns), exactly as scikit-learn's ``_SetOutputMixin`` does; 3-D outputs (epochs)
-    have no DataFrame form and are returned unchanged.
+    columns), exactly as scikit-learn's ``_SetOutputMixin`` does. 3-D outputs (epochs)
+    have no DataFrame form: their values are returned unchanged, as a
+    :class:`ChannelNamedArray` view carrying ``get_feature_names_out()`` when a
+    DataFrame container is configured, else as the plain ndarray.
     """
 
     @functools.wraps(method)
