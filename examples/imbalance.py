@@ -55,7 +55,10 @@ def _evaluate(name, model, X, y, groups, cv, results):
         warnings.simplefilter("ignore", UserWarning)  # ill-defined F1 on tiny folds
         res = cross_validate(model, X, y, groups=groups, cv=cv,
                              scoring=sleep_scoring(per_class=["N1"]))
-    results[name] = {k[5:]: float(v.mean()) for k, v in res.items() if k.startswith("test_")}
+    # nanmean: a per-class score is NaN in a fold where that stage is in neither the test
+    # labels nor the predictions (undefined, see sklearn_sleep.metrics)
+    results[name] = {k[5:]: float(np.nanmean(v)) for k, v in res.items()
+                     if k.startswith("test_")}
     r = results[name]
     print(f"{name:<40}{r['macro_f1']:>9.3f}{r['gmean']:>9.3f}{r['f1_N1']:>9.3f}"
           f"{r['kappa']:>9.3f}")

@@ -17,14 +17,13 @@ from imblearn.over_sampling import RandomOverSampler
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from sklearn_sleep.features import BandPowerFeatures
+from sklearn_sleep.features import BandPowerFeatures, FFTFeatures
 from sklearn_sleep.preprocessing import (
     BandPassFilter,
     ChannelPicker,
     EpochSampler,
     EpochScaler,
     EpochSegmenter,
-    FFTFeatures,
     NotchFilter,
     Resampler,
 )
@@ -265,3 +264,10 @@ def test_segmenter_and_sampler_params_round_trip():
     assert pickle.loads(pickle.dumps(c)).get_params()["n_context"] == 2
     s = EpochSampler().set_params(sampler=EpochSampler())
     assert isinstance(clone(s).sampler, EpochSampler)
+
+
+def test_adapter_keeps_conditional_methods_conditional():
+    from sklearn.svm import SVC
+
+    assert not hasattr(adapt_to_2d(SVC(probability=False)), "predict_proba")
+    assert hasattr(adapt_to_2d(SVC(probability=True)), "predict_proba")

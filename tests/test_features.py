@@ -147,3 +147,16 @@ def test_features_feed_classifiers(clf):
     pipe = make_pipeline(BandPowerFeatures(SFREQ), clf)
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.95
+
+
+def test_fft_features_moved_to_features_with_deprecated_alias():
+    import sklearn_sleep.preprocessing as preprocessing
+    from sklearn_sleep.features import FFTFeatures
+
+    with pytest.warns(FutureWarning, match="moved to sklearn_sleep.features.FFTFeatures"):
+        old = preprocessing.FFTFeatures
+    assert old is FFTFeatures and "FFTFeatures" not in preprocessing.__all__
+    # objects pickled under the old module path still load
+    from sklearn_sleep.preprocessing._fft import FFTFeatures as pickled_path
+
+    assert pickled_path is FFTFeatures

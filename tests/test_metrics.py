@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import cohen_kappa_score, f1_score
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import Pipeline
@@ -13,6 +15,7 @@ from sklearn_sleep.metrics import (
     geometric_mean_score,
     kappa_score,
     macro_f1_score,
+    macro_gmean_score,
     per_class_f1,
     sleep_confusion_matrix,
     sleep_scores,
@@ -52,16 +55,144 @@ def test_gmean_matches_definition(rng):
         recall = (t & p).sum() / t.sum()
         specificity = (~t & ~p).sum() / (~t).sum()
         expected.append(np.sqrt(recall * specificity))
-    assert geometric_mean_score(y_true, y_pred) == pytest.approx(np.mean(expected), abs=1e-12)
+    assert macro_gmean_score(y_true, y_pred) == pytest.approx(np.mean(expected), abs=1e-12)
 
 
-def test_gmean_perfect_and_absent_class():
+def test_gmean_perfect_and_predicted_only_class():
     y = np.array(["W", "N2", "N2", "REM"])
-    assert geometric_mean_score(y, y) == pytest.approx(1.0)
-    # a predicted-only class has no recall: it is left out of the mean
+    assert macro_gmean_score(y, y) == pytest.approx(1.0)
+    # a predicted-only class (N1) has no positives: its sensitivity counts as 0, as in
+    # imbalanced-learn, so it adds a 0 to the mean (like its F1 of 0)
     y_pred = np.array(["W", "N2", "N1", "REM"])
-    per = [1.0, np.sqrt(0.5 * 1.0), 1.0]  # W, N2 (recall 1/2, spec 1), REM
-    assert geometric_mean_score(y, y_pred) == pytest.approx(np.mean(per))
+    per = [1.0, np.sqrt(0.5 * 1.0), 0.0, 1.0]  # W, N2 (recall 1/2, spec 1), N1, REM
+    assert macro_gmean_score(y, y_pred) == pytest.approx(np.mean(per))
+
+
+def _imblearn_macro_gmean(y_true, y_pred, labels=None):
+    """Mean over classes of sqrt(sensitivity * specificity), from imblearn's per-class
+    sensitivity and specificity (an independent implementation)."""
+    import warnings
+
+    from imblearn.metrics import sensitivity_specificity_support
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sen, spe, _ = sensitivity_specificity_support(y_true, y_pred, labels=labels,
+                                                      average=None)
+    return float(np.mean(np.sqrt(sen * spe)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_gmean_equals_mean_of_imblearn_per_class_gmeans(seed):
+    rng = np.random.default_rng(seed)
+    y_true, y_pred = _noisy_pair(rng, n=120, p=0.5)
+    # a class only in the prediction, one only in the reference
+    y_pred[:3] = "N1"
+    y_true[y_true == "N3"] = "N2"
+    assert macro_gmean_score(y_true, y_pred) == pytest.approx(
+        _imblearn_macro_gmean(y_true, y_pred), abs=1e-12)
+    # a subset of classes: epochs of the other classes are still negatives
+    assert macro_gmean_score(y_true, y_pred, labels=["N1", "REM"]) == pytest.approx(
+        _imblearn_macro_gmean(y_true, y_pred, labels=["N1", "REM"]), abs=1e-12)
+
+
+def test_gmean_differs_from_imblearn_geometric_mean_score():
+    # documented: imblearn's average="macro" is sqrt(mean sensitivity * mean
+    # specificity) and its default is the geometric mean of the recalls
+    import warnings
+
+    from imblearn.metrics import geometric_mean_score as imb_gmean
+    from imblearn.metrics import sensitivity_specificity_support
+
+    y_true, y_pred = _noisy_pair(np.random.default_rng(0), n=200, p=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sen, spe, _ = sensitivity_specificity_support(y_true, y_pred, average=None)
+        imb_macro = imb_gmean(y_true, y_pred, average="macro")
+        imb_default = imb_gmean(y_true, y_pred)
+    assert imb_macro == pytest.approx(np.sqrt(sen.mean() * spe.mean()))
+    assert imb_default == pytest.approx(np.prod(sen) ** (1 / len(sen)))
+    ours = macro_gmean_score(y_true, y_pred)
+    assert abs(ours - imb_macro) > 1e-3 and abs(ours - imb_default) > 1e-3
+
+
+def test_deprecated_gmean_alias():
+    y_true, y_pred = ["W", "N2", "N2", "REM"], ["W", "N2", "REM", "REM"]
+    with pytest.warns(FutureWarning, match="renamed macro_gmean_score"):
+        value = geometric_mean_score(y_true, y_pred)
+    assert value == macro_gmean_score(y_true, y_pred)
+
+
+# --- one rule for classes absent from a fold ------------------------------------------
+# y_true/y_pred without N3: N3 is in neither array (undefined); N1 is only predicted.
+ABSENT_TRUE = np.array(["W", "W", "N2", "N2", "N2", "REM", "REM", "W"])
+ABSENT_PRED = np.array(["W", "N1", "N2", "N2", "REM", "REM", "W", "W"])
+ALL = ["W", "N1", "N2", "N3", "REM"]
+
+
+def test_absent_class_per_class_f1_is_nan_not_zero():
+    with pytest.warns(UndefinedMetricWarning, match=r"\['N3'\] occur in neither"):
+        f1s = per_class_f1(ABSENT_TRUE, ABSENT_PRED, labels=ALL)
+    assert np.isnan(f1s["N3"])
+    assert f1s["N1"] == 0.0  # predicted only: defined, 2TP/(2TP+FP+FN) = 0
+    scorer = sleep_scoring(per_class=["N3", "N1"])
+
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class Fixed(ClassifierMixin, BaseEstimator):  # predicts ABSENT_PRED
+        def predict(self, X):
+            return ABSENT_PRED
+
+    est = Fixed()
+    est.classes_ = np.unique(ABSENT_PRED)
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(scorer["f1_N3"](est, None, ABSENT_TRUE))
+    assert scorer["f1_N1"](est, None, ABSENT_TRUE) == 0.0
+
+
+def test_absent_class_left_out_of_macro_averages():
+    present = ["W", "N1", "N2", "REM"]
+    with pytest.warns(UndefinedMetricWarning):
+        mf1 = macro_f1_score(ABSENT_TRUE, ABSENT_PRED, labels=ALL)
+    # independent: scikit-learn over the classes that occur
+    assert mf1 == pytest.approx(f1_score(ABSENT_TRUE, ABSENT_PRED, labels=present,
+                                         average="macro"))
+    assert mf1 == macro_f1_score(ABSENT_TRUE, ABSENT_PRED)
+    with pytest.warns(UndefinedMetricWarning):
+        gm = macro_gmean_score(ABSENT_TRUE, ABSENT_PRED, labels=ALL)
+    assert gm == pytest.approx(_imblearn_macro_gmean(ABSENT_TRUE, ABSENT_PRED, present))
+    assert gm == macro_gmean_score(ABSENT_TRUE, ABSENT_PRED)
+    # kappa: an absent class changes nothing
+    with pytest.warns(UndefinedMetricWarning):
+        kap = kappa_score(ABSENT_TRUE, ABSENT_PRED, labels=ALL)
+    assert kap == pytest.approx(cohen_kappa_score(ABSENT_TRUE, ABSENT_PRED))
+    # nothing requested occurs: undefined, NaN (with a warning) for every metric
+    for func in (macro_f1_score, macro_gmean_score, kappa_score):
+        with pytest.warns(UndefinedMetricWarning):
+            assert np.isnan(func(ABSENT_TRUE, ABSENT_PRED, labels=["N3"]))
+    with pytest.warns(UndefinedMetricWarning):
+        scores = sleep_scores(ABSENT_TRUE, ABSENT_PRED, labels=ALL)
+    assert np.isnan(scores["f1_N3"]) and scores["macro_f1"] == mf1 and scores["gmean"] == gm
+
+
+def test_cross_validate_fold_without_the_class_is_nan():
+    X, y = make_classification(n_samples=240, n_features=6, n_informative=4, n_classes=3,
+                               n_clusters_per_class=1, random_state=0)
+    y = np.asarray(["W", "N2", "REM"], dtype=object)[y]
+    groups = np.repeat(np.arange(4), 60)
+    y[(groups == 0) & (y == "REM")] = "N1"  # N1 occurs in subject 0 only
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=500))])
+    with pytest.warns(UndefinedMetricWarning):
+        res = cross_validate(pipe, X, y, groups=groups, cv=GroupKFold(4),
+                             scoring=sleep_scoring(per_class=["N1"]), return_indices=True)
+    for f1_n1, test_idx in zip(res["test_f1_N1"], res["indices"]["test"]):
+        has_n1 = "N1" in set(y[test_idx])
+        # folds whose test subject has no N1: the model trained on subject 0 may still
+        # predict N1 (then F1 = 0, defined); if not, NaN - never a silent 0
+        if not has_n1:
+            assert np.isnan(f1_n1) or f1_n1 == 0.0
+    assert np.isnan(res["test_f1_N1"]).any()
+    assert np.isfinite(res["test_macro_f1"]).all() and np.isfinite(res["test_gmean"]).all()
 
 
 def test_kappa_matches_formula(rng):
@@ -101,7 +232,7 @@ def test_metrics_reject_bad_input():
     with pytest.raises(ValueError, match="1-D"):
         kappa_score(np.zeros((2, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="empty"):
-        geometric_mean_score([], [])
+        macro_gmean_score([], [])
 
 
 def test_scorers_in_cross_validate_and_grid_search():
@@ -116,7 +247,7 @@ def test_scorers_in_cross_validate_and_grid_search():
     res = cross_validate(pipe, X, y, groups=groups, cv=GroupKFold(3), scoring=scoring)
     for key in ("accuracy", "macro_f1", "kappa", "gmean", "f1_N1"):
         values = res[f"test_{key}"]
-        assert values.shape == (3,) and np.all((values > -1) & (values <= 1))
+        assert values.shape == (3,) and np.all((values > -1) & (values <= 1)), key
     # the scorer reproduces the metric on a refit of each fold
     train, test = next(GroupKFold(3).split(X, y, groups))
     fitted = pipe.fit(X[train], y[train])

@@ -6,11 +6,11 @@ from scipy.signal import butter, resample_poly, sosfiltfilt, welch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from sklearn_sleep.features import FFTFeatures
 from sklearn_sleep.preprocessing import (
     BandPassFilter,
     ChannelPicker,
     EpochScaler,
-    FFTFeatures,
     NotchFilter,
     Resampler,
     scale_recordings,
@@ -343,3 +343,41 @@ def test_feature_names_from_mne_epochs_and_disagreement():
     assert bp.get_feature_names_out()[0] == "Fpz-Cz_delta_rel"
     picker = ChannelPicker(["Pz-Oz"]).fit(epochs)
     assert picker.get_feature_names_out().tolist() == ["Pz-Oz"]
+
+
+def test_epoch_sampler_accepts_random_state_instance():
+    # issue 8: a RandomState instance is accepted wherever random_state is (EpochSampler
+    # forwards it to the wrapped imblearn sampler) and gives the wrapped sampler's rows
+    from imblearn.under_sampling import RandomUnderSampler
+
+    from sklearn_sleep.preprocessing import EpochSampler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2, 8))
+    y = np.array(["W"] * 20 + ["REM"] * 10)
+    Xr, yr = EpochSampler(RandomUnderSampler(random_state=np.random.RandomState(3))
+                          ).fit_resample(X, y)
+    ref = RandomUnderSampler(random_state=np.random.RandomState(3))
+    X2, y2 = ref.fit_resample(X.reshape(30, -1), y)
+    np.testing.assert_array_equal(Xr, X2.reshape(-1, 2, 8))
+    np.testing.assert_array_equal(yr, y2)
+
+
+def test_transform_refuses_epochs_with_other_channel_names():
+    # fitted on mne.Epochs [Fpz-Cz, Pz-Oz]: the same channels in another order at
+    # transform would silently swap them (ChannelPicker would pick the wrong one)
+    mne = pytest.importorskip("mne")
+    data = np.random.default_rng(3).normal(size=(3, 2, 300)) * 1e-5
+    fit_epochs = mne.EpochsArray(data, mne.create_info(["Fpz-Cz", "Pz-Oz"], 100.0, "eeg"),
+                                 verbose=False)
+    swapped = mne.EpochsArray(data, mne.create_info(["Pz-Oz", "Fpz-Cz"], 100.0, "eeg"),
+                              verbose=False)
+    for est in (ChannelPicker(["Pz-Oz"]), BandPassFilter(100), EpochScaler()):
+        est.fit(fit_epochs)
+        est.transform(fit_epochs)
+        with pytest.raises(ValueError, match=r"fitted on the channels \['Fpz-Cz', 'Pz-Oz'\]"):
+            est.transform(swapped)
+    # names given as ch_names are checked against the names carried by mne.Epochs too
+    picker = ChannelPicker(["Pz-Oz"], ch_names=["Fpz-Cz", "Pz-Oz"]).fit(data)
+    with pytest.raises(ValueError, match="same order"):
+        picker.transform(swapped)

@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import sparse
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import NotFittedError, UndefinedMetricWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -51,11 +51,11 @@ from sklearn_sleep.datasets import (
     read_timestamped_text,
 )
 from sklearn_sleep.datasets._edf_io import _write_sleep_edf_like, read_edf_header
-from sklearn_sleep.features import BandPowerFeatures
+from sklearn_sleep.features import BandPowerFeatures, FFTFeatures
 from sklearn_sleep.metrics import (
-    geometric_mean_score,
     kappa_score,
     macro_f1_score,
+    macro_gmean_score,
     per_class_f1,
     sleep_confusion_matrix,
     sleep_scores,
@@ -74,7 +74,6 @@ from sklearn_sleep.preprocessing import (
     EpochSampler,
     EpochScaler,
     EpochSegmenter,
-    FFTFeatures,
     NotchFilter,
     Resampler,
     scale_recordings,
@@ -1311,7 +1310,7 @@ METRIC_FUNCS = {
     "sleep_scores": sleep_scores,
     "kappa_score": kappa_score,
     "macro_f1_score": macro_f1_score,
-    "geometric_mean_score": geometric_mean_score,
+    "macro_gmean_score": macro_gmean_score,
     "per_class_f1": per_class_f1,
     "sleep_confusion_matrix": sleep_confusion_matrix,
 }
@@ -1349,13 +1348,15 @@ def test_metrics_object_labels_mixing_types(func, y_true):
 
 
 def test_macro_f1_unknown_requested_label():
-    with pytest.raises(ValueError, match=r"labels \['XX'\] occur in neither y_true nor y_pred"):
-        macro_f1_score(["W", "N1"], ["W", "N1"], labels=["XX"])
+    # issue 8: a requested class in neither array is undefined: NaN with a warning
+    # (one rule for every metric, see sklearn_sleep.metrics), never a silent 0
+    with pytest.warns(UndefinedMetricWarning, match=r"labels \['XX'\] occur in neither"):
+        assert np.isnan(macro_f1_score(["W", "N1"], ["W", "N1"], labels=["XX"]))
 
 
 def test_metrics_unknown_requested_label():
-    with pytest.raises(ValueError, match="None of the requested labels occurs in y_true"):
-        geometric_mean_score(["W", "N1"], ["W", "N1"], labels=["XX"])
+    with pytest.warns(UndefinedMetricWarning, match=r"labels \['XX'\] occur in neither"):
+        assert np.isnan(macro_gmean_score(["W", "N1"], ["W", "N1"], labels=["XX"]))
     with pytest.raises(ValueError, match="At least one label specified must be in y_true"):
         sleep_confusion_matrix(["W", "N1"], ["W", "N1"], labels=["XX"])
 

@@ -1,5 +1,9 @@
 """Sleep-staging metrics: accuracy, macro-F1, Cohen's kappa, macro G-mean, per-class F1.
 
+Classes absent from both the reference and the prediction of a fold have undefined
+(NaN) per-class scores and are left out of macro averages; see
+:mod:`sklearn_sleep.metrics._classification` and the user guide.
+
 ``sleep_scoring()`` returns a ``scoring=`` dict for ``cross_validate`` and ``GridSearchCV``.
 """
 
@@ -10,6 +14,7 @@ from ._classification import (
     kappa_score,
     kappa_scorer,
     macro_f1_score,
+    macro_gmean_score,
     macro_f1_scorer,
     per_class_f1,
     sleep_confusion_matrix,
@@ -24,6 +29,7 @@ __all__ = [
     "kappa_score",
     "kappa_scorer",
     "macro_f1_score",
+    "macro_gmean_score",
     "macro_f1_scorer",
     "per_class_f1",
     "sleep_confusion_matrix",

@@ -9,7 +9,6 @@ from ._channels import ChannelNamedArray, ChannelPicker
 from ._resample import Resampler
 from ._filter import BandPassFilter, NotchFilter
 from ._scaling import EpochScaler, scale_recordings
-from ._fft import FFTFeatures
 from ._segment import EpochSegmenter
 from ._sampler import EpochSampler
 
@@ -21,7 +20,24 @@ __all__ = [
     "NotchFilter",
     "EpochScaler",
     "scale_recordings",
-    "FFTFeatures",
     "EpochSegmenter",
     "EpochSampler",
 ]
+
+
+def __getattr__(name):
+    # FFTFeatures moved to sklearn_sleep.features (issue 8); the old import still works.
+    if name == "FFTFeatures":
+        import warnings
+
+        from ..features import FFTFeatures
+
+        warnings.warn(
+            "sklearn_sleep.preprocessing.FFTFeatures moved to "
+            "sklearn_sleep.features.FFTFeatures; import it from there (the old path will "
+            "be removed in a future release).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return FFTFeatures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,8 +44,10 @@ def _wrap_2d_output(method):
 
     2-D outputs (feature matrices) are wrapped in the container chosen with
     ``set_output`` (pandas/polars DataFrame with ``get_feature_names_out()`` as
-    columns), exactly as scikit-learn's ``_SetOutputMixin`` does; 3-D outputs (epochs)
-    have no DataFrame form and are returned unchanged.
+    columns), exactly as scikit-learn's ``_SetOutputMixin`` does. 3-D outputs (epochs)
+    have no DataFrame form: their values are returned unchanged, as a
+    :class:`ChannelNamedArray` view carrying ``get_feature_names_out()`` when a
+    DataFrame container is configured, else as the plain ndarray.
     """
 
     @functools.wraps(method)
@@ -224,6 +226,13 @@ class _EpochTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
             self.n_features_in_ = self.n_channels_in_
             self.ch_names_in_ = ch_names
         else:
+            known = getattr(self, "ch_names_in_", None)
+            if ch_names is not None and known is not None and ch_names != list(known):
+                raise ValueError(
+                    f"X has the channels {ch_names}, but {type(self).__name__} was fitted "
+                    f"on the channels {list(known)}; pass the same channels in the same "
+                    "order (e.g. epochs.pick([...]))."
+                )
             if X.shape[1] != self.n_channels_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} channels, but {type(self).__name__} was fitted "

@@ -38,6 +38,9 @@ is 3-D ``(n, c, t)`` is reshaped to ``(n, c * t)``; 2-D outputs, 1-D outputs
 (``predict``), DataFrames and tuples other than their first element are returned as
 they are.
 
+Methods that the original makes conditional with scikit-learn's ``available_if`` (e.g.
+``predict_proba``) stay conditional on the adapted class.
+
 Calls made from *inside* the estimator (e.g. ``fit_transform`` calling ``self.fit``)
 already receive 3-D arrays and are passed through untouched in both directions, so the
 adapter never converts twice.
@@ -58,12 +61,14 @@ True
 """
 
 import functools
+import inspect
 import re
 import warnings
 from collections import Counter
 
 import numpy as np
 from scipy.sparse import issparse
+from sklearn.utils._available_if import _AvailableIfDescriptor, available_if
 from sklearn.utils.estimator_checks import check_estimator
 
 __all__ = [
@@ -230,8 +235,15 @@ def _adapted_class(cls, n_channels, repeats):
         "__sklearn_tags__": _make_tags(cls),
     }
     for meth in _METHODS:
-        if callable(getattr(cls, meth, None)):
-            namespace[meth] = _make_method(cls, meth)
+        if not callable(getattr(cls, meth, None)):
+            continue
+        method = _make_method(cls, meth)
+        raw = inspect.getattr_static(cls, meth)
+        if isinstance(raw, _AvailableIfDescriptor):
+            # keep ``hasattr(est, meth)`` as the original's (e.g. predict_proba only
+            # with probability=True)
+            method = available_if(raw.check)(method)
+        namespace[meth] = method
     kwargs = {}
     keys = getattr(cls, "_sklearn_auto_wrap_output_keys", None)
     if keys is not None:
