@@ -499,7 +499,9 @@ CORRUPT_EDF = [
     pytest.param("n_records-not-a-number", "'number of data records' should be a number but "
                  "is 'abc'", id="n_records-not-a-number"),
     pytest.param("n_records-too-large", "announces 999 data records", id="n_records-too-large"),
-    pytest.param("n_records-zero", r"no data records \(empty recording\)", id="n_records-zero"),
+    # a header announcing fewer records than the file holds is refused (issue 9)
+    pytest.param("n_records-zero", r"announces 0 data records but the file holds 12",
+                 id="n_records-zero"),
     pytest.param("n_signals-wrong", r"invalid EDF header \(9 signals", id="n_signals-wrong"),
     pytest.param("bdf-version-byte", "BDF", id="bdf-version-byte"),
     pytest.param("samples-per-record-garbage", "'samples per record' should be a number",

@@ -27,12 +27,15 @@ References
 
 import datetime
 import os
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
 from sklearn.utils import Bunch
+
+from ._validation import header_number, match_channels, unique_channel_names
 
 __all__ = ["read_edf_header", "read_edf_signals", "to_microvolts_factor", "resample_signal"]
 
@@ -66,16 +69,6 @@ def _field(raw, start, width, path, what):
         raise ValueError(f"{path}: cannot decode EDF header field {what!r}: {exc}") from exc
 
 
-def _number(text, path, what, kind=float):
-    try:
-        return kind(float(text)) if kind is int else float(text)
-    except ValueError:
-        raise ValueError(
-            f"{path}: invalid EDF header, field {what!r} should be a number but is {text!r}. "
-            "The file is corrupt or not an EDF file."
-        ) from None
-
-
 def read_edf_header(path):
     """Parse the header of an EDF/EDF+ file and check the file size.
 
@@ -87,20 +80,36 @@ def read_edf_header(path):
     Returns
     -------
     header : Bunch
-        ``labels``, ``units``, ``physical_min``, ``physical_max``, ``digital_min``,
-        ``digital_max``, ``n_samples_per_record`` (per channel), ``sfreqs`` (native rate
-        of each channel in Hz), ``n_records``, ``record_duration`` (s), ``duration`` (s),
-        ``header_bytes``, ``start`` (:class:`datetime.datetime`), ``edf_type``
-        (``"EDF"``, ``"EDF+C"`` or ``"EDF+D"``), ``path``.
+        ``labels`` (unique: duplicate signal labels get MNE's running numbers
+        ``EEG-0``, ``EEG-1``... with a warning), ``orig_labels`` (as written),
+        ``renamed_channels`` (new name -> written label), ``units``, ``physical_min``,
+        ``physical_max``, ``digital_min``, ``digital_max``, ``n_samples_per_record``
+        (per channel), ``sfreqs`` (native rate of each channel in Hz), ``n_records``,
+        ``record_duration`` (s), ``duration`` (s), ``header_bytes``, ``start``
+        (:class:`datetime.datetime`), ``edf_type`` (``"EDF"``, ``"EDF+C"`` or
+        ``"EDF+D"``), ``path``.
 
     Raises
     ------
     ValueError
-        Naming the file when it is too short for its header, when a header field is not
-        a number, when the file is a BDF (24-bit) file, when the data section is
-        truncated (fewer bytes than ``n_records`` data records), or when the record
-        duration is negative, not finite, or 0 in a file that holds signal channels
-        (EDF allows 0 only for annotation-only files).
+        Naming the file and the header field (and channel, for per-channel fields),
+        through :func:`sklearn_sleep.datasets._validation.header_number`: a field that
+        is not a number, NaN or infinite, not a whole number where EDF wants one
+        (header bytes, number of records/signals, samples per record), negative
+        (record duration, number of records other than ``-1``), 0 samples per
+        record, or a header
+        size that does not match the number of signals. Also: a file too short for its
+        header, a BDF (24-bit) file, a data section shorter than ``n_records`` records
+        (truncated), a data section holding **more** complete records than announced
+        (refused: reading only the announced records would silently drop data), or a
+        record duration of 0 in a file that holds signal channels (EDF allows 0 only
+        for annotation-only files).
+
+    Warns
+    -----
+    UserWarning
+        Duplicate labels renamed; trailing bytes (less than one record) ignored;
+        ``-1`` records (unknown, legal while recording) computed from the file size.
     """
     path = Path(path)
     if not path.is_file():
@@ -116,19 +125,20 @@ def read_edf_header(path):
         version = fixed[:8]
         if version[:1] == b"\xff":
             raise ValueError(f"{path}: BDF (24-bit) files are not supported, only EDF/EDF+.")
-        header_bytes = int(_number(_field(fixed, 184, 8, path, "header bytes"), path,
-                                   "header bytes"))
+
+        def fixed_number(start, width, what, **kw):
+            return header_number(_field(fixed, start, width, path, what), path, what, **kw)
+
+        header_bytes = fixed_number(184, 8, "header bytes", integer=True, min_value=512)
         reserved = _field(fixed, 192, 44, path, "reserved")
-        n_records = int(_number(_field(fixed, 236, 8, path, "number of data records"), path,
-                                "number of data records"))
-        record_duration = _number(_field(fixed, 244, 8, path, "record duration"), path,
-                                  "record duration")
-        n_signals = int(_number(_field(fixed, 252, 4, path, "number of signals"), path,
-                                "number of signals"))
-        if n_signals <= 0 or header_bytes != 256 * (n_signals + 1):
+        n_records = fixed_number(236, 8, "number of data records", integer=True,
+                                 min_value=0, allowed=(-1,))
+        record_duration = fixed_number(244, 8, "record duration", min_value=0)
+        n_signals = fixed_number(252, 4, "number of signals", integer=True, min_value=1)
+        if header_bytes != 256 * (n_signals + 1):
             raise ValueError(
                 f"{path}: invalid EDF header ({n_signals} signals but header size "
-                f"{header_bytes} bytes, expected {256 * (max(n_signals, 0) + 1)})."
+                f"{header_bytes} bytes, expected {256 * (n_signals + 1)})."
             )
         rest = fid.read(256 * n_signals)
         if len(rest) < 256 * n_signals:
@@ -137,45 +147,77 @@ def read_edf_header(path):
 
     ns = n_signals
 
-    def block(offset, width, what, conv=None):
-        out = []
-        for i in range(ns):
-            text = _field(rest, offset + i * width, width, path, what)
-            out.append(conv(text) if conv else text)
+    def block(offset, width, what):
+        out = [_field(rest, offset + i * width, width, path, what) for i in range(ns)]
         return out, offset + ns * width
 
     off = 0
-    labels, off = block(off, 16, "label")
+    raw_labels, off = block(off, 16, "label")
     _, off = block(off, 80, "transducer")
     units, off = block(off, 8, "physical dimension")
-    pmin, off = block(off, 8, "physical min", lambda t: _number(t, path, "physical min"))
-    pmax, off = block(off, 8, "physical max", lambda t: _number(t, path, "physical max"))
-    dmin, off = block(off, 8, "digital min", lambda t: _number(t, path, "digital min"))
-    dmax, off = block(off, 8, "digital max", lambda t: _number(t, path, "digital max"))
+    texts = {}
+    for what in ("physical minimum", "physical maximum", "digital minimum",
+                 "digital maximum"):
+        texts[what], off = block(off, 8, what)
     _, off = block(off, 80, "prefiltering")
-    nsamp, off = block(off, 8, "samples per record",
-                       lambda t: int(_number(t, path, "samples per record")))
+    texts["samples per record"], off = block(off, 8, "samples per record")
 
-    nsamp = np.asarray(nsamp, dtype=int)
+    annotation = [lab in _ANNOTATION_LABELS for lab in raw_labels]
+
+    def numbers(what, **kw):
+        return [header_number(t, path, what, channel=lab, **kw)
+                for t, lab in zip(texts[what], raw_labels)]
+
+    pmin = numbers("physical minimum")
+    pmax = numbers("physical maximum")
+    # finite only: real files (DREAMS excerpt3.edf) write digital ranges beyond int16
+    dmin = numbers("digital minimum")
+    dmax = numbers("digital maximum")
+    nsamp = numbers("samples per record", integer=True, min_value=1)
+
+    # duplicate signal labels get MNE's running numbers (annotation channels keep theirs)
+    sig_pos = [i for i, a in enumerate(annotation) if not a]
+    unique, renamed = unique_channel_names([raw_labels[i] for i in sig_pos], path)
+    labels = list(raw_labels)
+    for i, name in zip(sig_pos, unique):
+        labels[i] = name
+    nsamp = np.asarray(nsamp, dtype=np.int64)
     record_bytes = 2 * int(nsamp.sum())
     data_bytes = size - header_bytes
-    n_complete = data_bytes // record_bytes if record_bytes else 0
-    if n_records < 0:  # allowed while recording; infer from the size
+    n_complete = max(data_bytes, 0) // record_bytes
+    leftover = max(data_bytes, 0) - n_complete * record_bytes
+    if n_records == -1:  # legal while recording: the count is computed from the size
         n_records = int(n_complete)
+        if leftover:
+            warnings.warn(
+                f"{path}: the header gives -1 (unknown) data records; the file holds "
+                f"{n_complete} complete record(s) + {leftover} trailing byte(s), which are "
+                "ignored.", UserWarning, stacklevel=2)
     expected = header_bytes + n_records * record_bytes
     if size < expected:
         raise ValueError(
             f"{path}: EDF file is truncated: the header announces {n_records} data records "
-            f"({expected} bytes) but the file has {size} bytes ({n_complete} complete "
-            "records). Re-download or re-export the file."
+            f"(field 'number of data records', {expected} bytes) but the file has {size} "
+            f"bytes ({n_complete} complete records). Re-download or re-export the file."
         )
-    has_signals = any(lab not in _ANNOTATION_LABELS for lab in labels)
-    if not np.isfinite(record_duration) or record_duration < 0 or (
-            record_duration == 0 and has_signals):
+    if n_complete > n_records:
         raise ValueError(
-            f"{path}: invalid EDF header, the record duration is {record_duration:g} s; it "
-            "must be a positive number of seconds (0 is allowed only in annotation-only "
-            "files). The file is corrupt."
+            f"{path}: the header field 'number of data records' announces {n_records} data "
+            f"records but the file holds {n_complete} complete records "
+            f"({size - expected} bytes more than announced). Reading only the announced "
+            "records would silently drop data; fix the header (or write -1 for 'unknown', "
+            "then the count is computed from the file size)."
+        )
+    if size > expected:
+        warnings.warn(
+            f"{path}: {size - expected} trailing byte(s) after the {n_records} announced data "
+            "records (less than one record) are ignored.", UserWarning, stacklevel=2)
+    has_signals = not all(annotation)
+    if record_duration == 0 and has_signals:
+        raise ValueError(
+            f"{path}: invalid EDF header, field 'record duration' is 0 s; it must be a positive "
+            "number of seconds (0 is allowed only in annotation-only files). The file is "
+            "corrupt."
         )
     if record_duration == 0:
         # EDF allows duration 0 only for annotation-only files.
@@ -201,6 +243,8 @@ def read_edf_header(path):
     return Bunch(
         path=path,
         labels=labels,
+        orig_labels=list(raw_labels),
+        renamed_channels=renamed,
         units=units,
         physical_min=np.asarray(pmin, float),
         physical_max=np.asarray(pmax, float),
@@ -240,24 +284,8 @@ def resample_signal(x, sfreq_in, sfreq_out, axis=-1):
 
 
 def _match_channels(requested, available, path):
-    """Map requested names to indices; exact match first, then case-insensitive."""
-    lower = {}
-    for i, name in enumerate(available):
-        lower.setdefault(name.lower(), i)
-    idx = []
-    missing = []
-    for name in requested:
-        if name in available:
-            idx.append(available.index(name))
-        elif str(name).lower() in lower:
-            idx.append(lower[str(name).lower()])
-        else:
-            missing.append(name)
-    if missing:
-        raise ValueError(
-            f"{path}: channel(s) {missing} not found. Available channels: {list(available)}."
-        )
-    return idx
+    """Map requested names to indices (see :func:`._validation.match_channels`)."""
+    return match_channels(requested, available, path)
 
 
 def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="raise",
