@@ -881,7 +881,7 @@ def test_read_timestamped_text_single_sample_and_ch_names(tmp_path):
     with pytest.raises(ValueError, match=r"a single sample; .*pass sfreq="):
         read_timestamped_text(path)
     assert read_timestamped_text(path, sfreq=100).signals.shape == (2, 1)
-    path.write_text("00:00:00.00\t1.0\t2.0\n00:00:00.01\t3.0\t4.0\n")
+    path.write_text("00:00:00.000\t1.0\t2.0\n00:00:00.010\t3.0\t4.0\n")
     with pytest.raises(ValueError, match=r"1 ch_names for 2 value column\(s\)"):
         read_timestamped_text(path, ch_names=["EEG"])
 
