@@ -36,7 +36,8 @@ from ._edf_io import read_edf_header, read_edf_signals
 from ._parallel import preprocess_recordings
 from ._validation import annotations_to_epochs, glob_ci
 
-__all__ = ["fetch_sleep_edf", "load_sleep_edf", "read_sleep_edf_recording", "SleepEDFReader"]
+__all__ = ["fetch_sleep_edf", "load_sleep_edf", "read_sleep_edf_recording", "SleepEDFReader",
+           "read_stage_annotations"]
 
 DEFAULT_CHANNELS = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "EMG submental")
 _SLEEP_STAGES = ("N1", "N2", "N3", "REM")
@@ -85,6 +86,95 @@ def annotation_offset(hypnogram_file, annotations, psg_file, psg_header):
         raise ValueError(f"{psg_file}: the recording has no valid start date/time, so the "
                          f"annotations of {hypnogram_file} cannot be aligned with it.")
     return float((orig - psg_header.start).total_seconds())
+
+
+def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=None,
+                           recording_start=None, recording_duration=None,
+                           on_unknown="raise", on_grid=False):
+    """Stage of each epoch from an EDF+ hypnogram, validated and bounded.
+
+    The annotations are read with :func:`mne.read_annotations` after the EDF header
+    checks of :func:`~sklearn_sleep.datasets._edf_io.read_edf_header`, mapped to stages
+    through ``annotation_map`` and expanded into epochs by
+    :func:`sklearn_sleep.datasets._validation.annotations_to_epochs`: durations that
+    are not a multiple of ``epoch_seconds`` are refused (never rounded), overlapping
+    annotations and duplicated onsets are refused, and epochs outside
+    ``[0, recording_duration]`` are counted without being allocated (an annotation
+    claiming years does not allocate memory).
+
+    Parameters
+    ----------
+    hypnogram_file : str or Path
+        EDF+ file with stage annotations (e.g. ``SC4001EC-Hypnogram.edf``).
+    epoch_seconds : float, default=30
+    annotation_map : dict or None, default=None
+        Description -> stage (or ``EXCLUDED``); default
+        :data:`~sklearn_sleep.utils._stages.SLEEP_EDF_ANNOTATION_MAP`.
+    recording_start : datetime.datetime or None, default=None
+        Start of the recording the epochs belong to. When given, onsets are returned
+        relative to it (a hypnogram starting 1 h later has its epochs at +3600 s); the
+        hypnogram must then have a valid start date/time. ``None``: onsets relative to
+        the hypnogram's own start (``start`` in the result).
+    recording_duration : float or None, default=None
+        Length of the recording (s); epochs beyond it are counted in ``n_outside``.
+    on_unknown : {"raise", "ignore"}, default="raise"
+        Descriptions not in ``annotation_map``: raise, or skip them (counted per
+        description in ``ignored``).
+    on_grid : bool, default=False
+        Require epoch onsets on multiples of ``epoch_seconds`` (to match epochs of a
+        fixed grid such as a prediction CSV).
+
+    Returns
+    -------
+    annotations : Bunch
+        ``onsets`` (s, sorted), ``labels`` (object array; ``EXCLUDED`` kept as such),
+        ``n_outside``, ``n_annotated``, ``ignored`` (description -> count),
+        ``start`` (hypnogram start, datetime or None), ``offset`` (s added to the
+        onsets).
+
+    Raises
+    ------
+    ValueError
+        Naming the file: corrupt EDF header, unknown description
+        (``on_unknown="raise"``), a fault listed above, or an unknown start with
+        ``recording_start`` given.
+    """
+    from ..utils._stages import SLEEP_EDF_ANNOTATION_MAP as _DEFAULT_MAP
+
+    if on_unknown not in ("raise", "ignore"):
+        raise ValueError(f"on_unknown must be 'raise' or 'ignore', got {on_unknown!r}.")
+    hypnogram_file = Path(hypnogram_file)
+    ann = _read_annotations(hypnogram_file)
+    annotation_map = _DEFAULT_MAP if annotation_map is None else annotation_map
+    descriptions = [str(d) for d in ann.description]
+    ignored = {}
+    for d in descriptions:
+        if d not in annotation_map:
+            ignored[d] = ignored.get(d, 0) + 1
+    if ignored and on_unknown == "raise":
+        raise ValueError(
+            f"{hypnogram_file}: unknown annotation description(s) {sorted(ignored)}; known "
+            f"ones are {sorted(annotation_map)}. Pass annotation_map= to map them explicitly."
+        )
+    keep = np.asarray([d in annotation_map for d in descriptions], dtype=bool)
+    start = read_edf_header(hypnogram_file).start
+    if start is None:
+        start = getattr(ann, "orig_time", None)
+    offset = 0.0
+    if recording_start is not None:
+        if start is None:
+            raise ValueError(f"{hypnogram_file}: the hypnogram has no valid start date/time, "
+                             "so it cannot be aligned with the recording.")
+        offset = float((start - recording_start).total_seconds())
+    plan = annotations_to_epochs(
+        np.asarray(ann.onset)[keep], np.asarray(ann.duration)[keep],
+        [annotation_map[d] for d, k in zip(descriptions, keep) if k],
+        epoch_seconds=epoch_seconds, path=hypnogram_file,
+        recording_duration=recording_duration, offset=offset, on_grid=on_grid)
+    plan.ignored = ignored
+    plan.start = start
+    plan.offset = offset
+    return plan
 
 
 def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, sfreq,
