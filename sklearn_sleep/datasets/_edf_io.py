@@ -10,10 +10,20 @@ Why not just ``mne.io.read_raw_edf``? Two behaviours of MNE matter for sleep dat
   with ``get_data(units="uV")``.
 
 This module parses the fixed-width ASCII header itself [1]_ [2]_, reads each channel at
-its *native* rate straight from the int16 data records (``numpy.memmap``, only the
-picked channels are touched), scales digital to physical values, converts voltages to
-microvolts and, only when asked, resamples every channel to one common rate with an
-explicit, recorded method (polyphase FIR filtering, :func:`scipy.signal.resample_poly`).
+its *native* rate straight from the int16 data records (read in blocks of about
+``_BLOCK_SAMPLES`` samples, so that memory beyond the output stays bounded), scales
+digital to physical values, converts voltages to microvolts and, only when asked,
+resamples every channel to one common rate with an explicit, recorded method
+(polyphase FIR filtering, :func:`scipy.signal.resample_poly`). Every header number goes
+through the checks of :mod:`sklearn_sleep.datasets._validation` (finite, sign, whole
+number, consistent with the file size), and duplicate labels are renamed with MNE's
+running numbers.
+
+Why not ``edfio`` for reading (it writes the test files)? ``edfio.read_edf`` decodes
+every signal of the file into memory and rescales it; the picked-channels-only,
+native-rate, block-wise reading here needs the record layout anyway, and the header
+checks (file size vs record count, finite numbers, duplicate labels) would have to be
+repeated around it, so it would not remove code.
 
 References
 ----------
@@ -38,6 +48,12 @@ from sklearn.utils import Bunch
 from ._validation import header_number, match_channels, unique_channel_names
 
 __all__ = ["read_edf_header", "read_edf_signals", "to_microvolts_factor", "resample_signal"]
+
+#: Samples (all channels) read per block of data records in :func:`read_edf_signals`.
+_BLOCK_SAMPLES = 1_000_000
+
+#: Largest value of an 8-character numeric EDF header field.
+_MAX_FIELD = 99_999_999
 
 #: Channel labels that carry EDF+ annotations, not samples.
 _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
@@ -97,7 +113,8 @@ def read_edf_header(path):
         is not a number, NaN or infinite, not a whole number where EDF wants one
         (header bytes, number of records/signals, samples per record), negative
         (record duration, number of records other than ``-1``), 0 samples per
-        record, or a header
+        record, number of records or samples per record above 99999999 (the
+        largest 8-character number), a record duration above one day, or a header
         size that does not match the number of signals. Also: a file too short for its
         header, a BDF (24-bit) file, a data section shorter than ``n_records`` records
         (truncated), a data section holding **more** complete records than announced
@@ -131,14 +148,20 @@ def read_edf_header(path):
 
         header_bytes = fixed_number(184, 8, "header bytes", integer=True, min_value=512)
         reserved = _field(fixed, 192, 44, path, "reserved")
+        # 8-character ASCII fields: at most 99999999 (larger values are written in
+        # exponent notation only by broken exporters)
         n_records = fixed_number(236, 8, "number of data records", integer=True,
-                                 min_value=0, allowed=(-1,))
-        record_duration = fixed_number(244, 8, "record duration", min_value=0)
+                                 min_value=0, max_value=_MAX_FIELD, allowed=(-1,))
+        # at most one day per record: far beyond any real file (EDF recommends records
+        # of at most 61440 bytes), it keeps rates and durations meaningful numbers
+        record_duration = fixed_number(244, 8, "record duration", min_value=0,
+                                       max_value=86400)
         n_signals = fixed_number(252, 4, "number of signals", integer=True, min_value=1)
         if header_bytes != 256 * (n_signals + 1):
             raise ValueError(
                 f"{path}: invalid EDF header ({n_signals} signals but header size "
-                f"{header_bytes} bytes, expected {256 * (n_signals + 1)})."
+                f"{header_bytes} bytes, expected {256 * (n_signals + 1)}): the fields "
+                "'number of signals' and 'header bytes' disagree. The header is corrupt."
             )
         rest = fid.read(256 * n_signals)
         if len(rest) < 256 * n_signals:
@@ -173,7 +196,7 @@ def read_edf_header(path):
     # finite only: real files (DREAMS excerpt3.edf) write digital ranges beyond int16
     dmin = numbers("digital minimum")
     dmax = numbers("digital maximum")
-    nsamp = numbers("samples per record", integer=True, min_value=1)
+    nsamp = numbers("samples per record", integer=True, min_value=1, max_value=_MAX_FIELD)
 
     # duplicate signal labels get MNE's running numbers (annotation channels keep theirs)
     sig_pos = [i for i, a in enumerate(annotation) if not a]
@@ -390,33 +413,53 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
             )
 
     nsamp = hdr.n_samples_per_record
-    offsets = np.concatenate([[0], np.cumsum(nsamp)])
-    raw = np.memmap(hdr.path, dtype="<i2", mode="r", offset=hdr.header_bytes,
-                    shape=(hdr.n_records, int(offsets[-1])))
+    offsets = np.concatenate([[0], np.cumsum(nsamp)]).astype(np.int64)
+    per_record = int(offsets[-1])
     n_out = int(round(hdr.duration * target))
     signals = np.empty((len(idx), n_out), dtype=dtype)
-    units_out = []
-    resampled = {}
-    for row, i in enumerate(idx):
-        dig = np.asarray(raw[:, offsets[i]:offsets[i + 1]], dtype=np.float64).reshape(-1)
+    units_out, factors, gains = [], [], []
+    for i in idx:
         # ranges checked above: dspan > 0, physical span != 0
         dspan = hdr.digital_max[i] - hdr.digital_min[i]
-        gain = (hdr.physical_max[i] - hdr.physical_min[i]) / dspan
-        x = (dig - hdr.digital_min[i]) * gain + hdr.physical_min[i]
+        gains.append((hdr.physical_max[i] - hdr.physical_min[i]) / dspan)
         factor = to_microvolts_factor(hdr.units[i])
-        if factor is not None:
-            if factor != 1.0:
-                x *= factor
-            units_out.append("uV")
-        else:
-            units_out.append(hdr.units[i])
-        if native[names[row]] != target:
-            x = resample_signal(x, native[names[row]], target)
-            resampled[names[row]] = (native[names[row]], target)
+        factors.append(1.0 if factor is None else factor)
+        units_out.append(hdr.units[i] if factor is None else "uV")
+    # channels to resample are gathered at their native rate (float64), the others are
+    # scaled block by block straight into ``signals``: memory stays bounded by one
+    # block of records (~_BLOCK_SAMPLES samples) beyond the output
+    full = {row: np.empty(hdr.n_records * int(nsamp[i]), dtype=np.float64)
+            for row, i in enumerate(idx) if native[names[row]] != target}
+    block = max(1, _BLOCK_SAMPLES // per_record)
+    with open(hdr.path, "rb") as fid:
+        fid.seek(hdr.header_bytes)
+        for r0 in range(0, hdr.n_records, block):
+            nb = min(block, hdr.n_records - r0)
+            buf = np.fromfile(fid, dtype="<i2", count=nb * per_record)
+            if buf.size < nb * per_record:  # the file shrank since its header was read
+                raise ValueError(f"{hdr.path}: EDF file is truncated (data record {r0 + nb} "
+                                 "missing).")
+            buf = buf.reshape(nb, per_record)
+            for row, i in enumerate(idx):
+                ns_i = int(nsamp[i])
+                x = buf[:, offsets[i]:offsets[i + 1]].astype(np.float64).reshape(-1)
+                x = (x - hdr.digital_min[i]) * gains[row] + hdr.physical_min[i]
+                if factors[row] != 1.0:
+                    x *= factors[row]
+                lo, hi = r0 * ns_i, (r0 + nb) * ns_i
+                if row in full:
+                    full[row][lo:hi] = x
+                else:
+                    signals[row, lo:min(hi, n_out)] = x[:max(0, min(hi, n_out) - lo)]
+    resampled = {}
+    for row, x in full.items():
+        name = names[row]
+        x = resample_signal(x, native[name], target)
+        resampled[name] = (native[name], target)
         if x.shape[0] < n_out:  # pragma: no cover - resample_poly uses ceil
-            raise ValueError(f"{hdr.path}: channel {names[row]} is shorter than expected.")
+            raise ValueError(f"{hdr.path}: channel {name} is shorter than expected.")
         signals[row] = x[:n_out]
-    del raw
+    del full
     return Bunch(
         signals=signals,
         ch_names=names,

@@ -34,7 +34,7 @@ from sklearn.utils import Bunch
 from ..utils._stages import EXCLUDED, SLEEP_EDF_ANNOTATION_MAP
 from ._edf_io import read_edf_header, read_edf_signals
 from ._parallel import preprocess_recordings
-from ._validation import annotations_to_epochs, glob_ci
+from ._validation import annotations_to_epochs, glob_ci, has_extension
 
 __all__ = ["fetch_sleep_edf", "load_sleep_edf", "read_sleep_edf_recording", "SleepEDFReader",
            "read_stage_annotations"]
@@ -61,6 +61,15 @@ def _read_annotations(hypnogram_file):
         raise FileNotFoundError(f"Hypnogram file not found: {hypnogram_file}")
     try:
         read_edf_header(hypnogram_file)  # clear error for truncated/corrupt files
+        if hypnogram_file.suffix != ".edf" and has_extension(hypnogram_file, ".edf"):
+            # mne picks its reader by the exact suffix; '.EDF'/'.Edf' are read through a
+            # lower-case copy (hypnogram files are a few kB)
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                copy = Path(tmp) / "hypnogram.edf"
+                copy.write_bytes(hypnogram_file.read_bytes())
+                return mne.read_annotations(copy)
         return mne.read_annotations(hypnogram_file)
     except ValueError as exc:
         if str(hypnogram_file) in str(exc):
