@@ -321,7 +321,9 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
     path : str or Path
         EDF/EDF+C file (EDF+D, discontinuous, is refused).
     channels : sequence of str or None
-        Channel labels to read, in this order (exact match, then case-insensitive).
+        Channel labels to read, in this order: an exact match wins, else a unique
+        case-insensitive match; a request matching several labels that differ only
+        in case is refused as ambiguous.
         ``None`` reads every signal channel (annotation channels are skipped).
     sfreq : float or None
         Requested common rate. ``None`` means the native rate, which must then be the
@@ -341,6 +343,9 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
     Returns
     -------
     data : Bunch
+        ``ch_names`` (the requested names, in the requested order; every signal
+        channel's label when ``channels=None``), ``file_ch_names`` (the labels in the
+        file, which differ from ``ch_names`` only for case-insensitive matches),
         ``signals`` (n_channels, n_samples) of ``dtype`` in microvolts for voltage channels
         (other channels keep their physical unit, see ``units``), ``ch_names``,
         ``sfreq``, ``native_sfreqs`` (dict name -> Hz), ``resampled_channels`` (dict
@@ -375,7 +380,12 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
         raise ValueError(f"{hdr.path}: no signal channel to read.")
     if hdr.n_records == 0:
         raise ValueError(f"{hdr.path}: the EDF file contains no data records (empty recording).")
-    names = [hdr.labels[i] for i in idx]
+    file_names = [hdr.labels[i] for i in idx]
+    # channels come back under the names they were asked for: a case-insensitive
+    # match ('eeg fpz-cz' for 'EEG Fpz-Cz') is then consistent downstream (a model
+    # trained on the requested names accepts them); the file's labels are kept in
+    # ``file_ch_names``
+    names = file_names if channels is None else [str(c) for c in channels]
     for name, i in zip(names, idx):
         dmin, dmax = hdr.digital_min[i], hdr.digital_max[i]
         pmin, pmax = hdr.physical_min[i], hdr.physical_max[i]
@@ -464,6 +474,7 @@ def read_edf_signals(path, channels=None, *, sfreq=None, resample_mismatched="ra
     return Bunch(
         signals=signals,
         ch_names=names,
+        file_ch_names=file_names,
         sfreq=target,
         native_sfreqs=native,
         resampled_channels=resampled,
