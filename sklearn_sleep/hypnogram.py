@@ -480,7 +480,13 @@ def read_hypnogram_csv(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Hypnogram file not found: {str(path)!r}.")
-    with open(path, newline="", encoding="utf-8") as f:
+    import io
+
+    from .datasets._validation import read_text
+
+    # UTF-8 with or without a byte-order mark; other bytes raise a ValueError naming
+    # the file and the line
+    with io.StringIO(read_text(path, what="hypnogram CSV"), newline="") as f:
         reader = csv.DictReader(f)
         fields = [c.strip() for c in (reader.fieldnames or [])]
         rows = list(reader)

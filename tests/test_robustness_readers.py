@@ -19,6 +19,7 @@ import pytest
 from sklearn_sleep.datasets import (
     load_dreams,
     load_sleep_edf,
+    read_label_file,
     read_sleep_edf_recording,
     read_sleepsign_hypnogram,
     read_sleepsign_signals,
@@ -413,7 +414,8 @@ def test_dreams_text_non_finite_samples(tmp_path, kind):
 # ================================================================== 5. annotations
 def _hypnogram(path, annotations, start):
     edf = edfio.Edf([], starttime=start.time(),
-                    recording=edfio.Recording(startdate=start.date()), annotations=[edfio.EdfAnnotation(o, d, t) for o, d, t in annotations])
+                    recording=edfio.Recording(startdate=start.date()),
+                    annotations=[edfio.EdfAnnotation(o, d, t) for o, d, t in annotations])
     edf.write(path)
     return path
 
@@ -568,3 +570,27 @@ def test_upper_case_extensions(psg_pair, tmp_path, suffix):
     lower = load_sleep_edf(psg.parent, channels=["EEG Fpz-Cz"])
     np.testing.assert_array_equal(upper.X, lower.X)
     np.testing.assert_array_equal(upper.y, lower.y)
+
+
+# ================================================================== 7. text encodings
+@pytest.mark.parametrize("reader", ["hypnogram-csv", "label-file"])
+@pytest.mark.parametrize("encoding", ["utf-8-bom", "latin-1"])
+def test_text_encodings(tmp_path, reader, encoding):
+    stages = ["W", "N2", "N3", "REM"]
+    if reader == "hypnogram-csv":
+        text = "stage,onset_s\n" + "".join(f"{s},{30 * k}\n" for k, s in enumerate(stages))
+    else:
+        text = "".join(f"{s}\n" for s in stages)
+    path = tmp_path / "labels.csv"
+    if encoding == "utf-8-bom":
+        path.write_bytes(text.encode("utf-8-sig"))
+        labels = (read_hypnogram_csv(path).stage if reader == "hypnogram-csv"
+                  else read_label_file(path))
+        assert list(labels) == stages
+    else:
+        path.write_bytes((text + "N1 sc\xe9n\n").encode("latin-1"))
+        read = read_hypnogram_csv if reader == "hypnogram-csv" else read_label_file
+        with pytest.raises(ValueError, match=r"labels\.csv: .*not UTF-8 text .*line 6"
+                           if reader == "hypnogram-csv" else
+                           r"labels\.csv: .*not UTF-8 text .*line 5"):
+            read(path)

@@ -31,7 +31,6 @@ References
 
 import csv
 import datetime
-import warnings
 from pathlib import Path
 
 import numpy as np

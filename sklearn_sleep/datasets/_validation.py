@@ -43,6 +43,7 @@ __all__ = [
     "annotations_to_epochs",
     "has_extension",
     "glob_ci",
+    "read_text",
 ]
 
 #: Largest number of epochs an annotation set may expand to when the recording length
@@ -495,3 +496,22 @@ def glob_ci(folder, pattern, *, recursive=False):
         re.IGNORECASE)
     it = folder.rglob("*") if recursive else folder.glob("*")
     return sorted(p for p in it if p.is_file() and regex.fullmatch(p.name))
+
+
+# ------------------------------------------------------------------------ text files
+def read_text(path, *, what="file"):
+    """Text of a UTF-8 file (a byte-order mark is dropped), or a clear ``ValueError``.
+
+    Bytes that are not UTF-8 (a Latin-1 export, a binary file) are refused with the
+    file name, the byte offset and the line, instead of a bare ``UnicodeDecodeError``.
+    """
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}, line {line}). Re-save it as UTF-8."
+        ) from None
+
