@@ -474,13 +474,19 @@ def read_hypnogram_csv(path):
     Raises
     ------
     ValueError
-        Naming the file, for a missing ``stage`` column, an empty table or non-numeric
-        onsets/probabilities.
+        Naming the file, for a missing ``stage`` column, an empty table, non-numeric
+        onsets/probabilities, NaN/infinite onsets or duplicated onsets (with the count).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Hypnogram file not found: {str(path)!r}.")
-    with open(path, newline="", encoding="utf-8") as f:
+    import io
+
+    from .datasets._validation import read_text
+
+    # UTF-8 with or without a byte-order mark; other bytes raise a ValueError naming
+    # the file and the line
+    with io.StringIO(read_text(path, what="hypnogram CSV"), newline="") as f:
         reader = csv.DictReader(f)
         fields = [c.strip() for c in (reader.fieldnames or [])]
         rows = list(reader)
@@ -505,6 +511,19 @@ def read_hypnogram_csv(path):
 
     epoch = numeric("epoch", int) if "epoch" in fields else np.arange(len(rows))
     onset = numeric("onset_s", float) if "onset_s" in fields else None
+    if onset is not None:
+        # every epoch is scored once: NaN/inf and duplicated onsets are refused
+        bad = np.flatnonzero(~np.isfinite(onset))
+        if bad.size:
+            raise ValueError(f"{str(path)!r}: {bad.size} NaN or infinite onset_s value(s), "
+                             f"first in data row {int(bad[0]) + 1}.")
+        _, first, counts = np.unique(onset, return_index=True, return_counts=True)
+        if (counts > 1).any():
+            dup = int(np.argmax(counts > 1))
+            raise ValueError(
+                f"{str(path)!r}: duplicated onset_s {onset[first[dup]]:g} s "
+                f"({int((counts - 1).sum())} duplicated row(s)); each epoch must be scored "
+                "once.")
     epoch_seconds = None
     if onset is not None and len(onset) >= 2:
         steps = np.diff(onset)

@@ -201,7 +201,9 @@ def test_read_edf_signals_matches_mne_for_same_rate(sedf_dir):
     ref = mne.io.read_raw_edf(psg, preload=True, verbose=False).get_data(
         picks=["EEG Pz-Oz", "EEG Fpz-Cz"], units="uV")
     np.testing.assert_allclose(sig.signals, ref, atol=1e-6)
-    assert sig.ch_names == ["EEG Pz-Oz", "EEG Fpz-Cz"]
+    # returned under the requested names; the file's labels are kept (issue 9)
+    assert sig.ch_names == ["EEG Pz-Oz", "eeg fpz-cz"]
+    assert sig.file_ch_names == ["EEG Pz-Oz", "EEG Fpz-Cz"]
 
 
 # --------------------------------------------------------------------------- generic

@@ -498,7 +498,9 @@ CORRUPT_EDF = [
     pytest.param("n_records-not-a-number", "'number of data records' should be a number but "
                  "is 'abc'", id="n_records-not-a-number"),
     pytest.param("n_records-too-large", "announces 999 data records", id="n_records-too-large"),
-    pytest.param("n_records-zero", r"no data records \(empty recording\)", id="n_records-zero"),
+    # a header announcing fewer records than the file holds is refused (issue 9)
+    pytest.param("n_records-zero", r"announces 0 data records but the file holds 12",
+                 id="n_records-zero"),
     pytest.param("n_signals-wrong", r"invalid EDF header \(9 signals", id="n_signals-wrong"),
     pytest.param("bdf-version-byte", "BDF", id="bdf-version-byte"),
     pytest.param("samples-per-record-garbage", "'samples per record' should be a number",
@@ -878,7 +880,7 @@ def test_read_timestamped_text_single_sample_and_ch_names(tmp_path):
     with pytest.raises(ValueError, match=r"a single sample; .*pass sfreq="):
         read_timestamped_text(path)
     assert read_timestamped_text(path, sfreq=100).signals.shape == (2, 1)
-    path.write_text("00:00:00.00\t1.0\t2.0\n00:00:00.01\t3.0\t4.0\n")
+    path.write_text("00:00:00.000\t1.0\t2.0\n00:00:00.010\t3.0\t4.0\n")
     with pytest.raises(ValueError, match=r"1 ch_names for 2 value column\(s\)"):
         read_timestamped_text(path, ch_names=["EEG"])
 

@@ -6,7 +6,13 @@ n_channels, n_times) float32, ``y`` (stage names), ``groups`` (subject of each e
 """
 
 from ._synthetic import make_synthetic_psg
-from ._sleep_edf import SleepEDFReader, fetch_sleep_edf, load_sleep_edf, read_sleep_edf_recording
+from ._sleep_edf import (
+    SleepEDFReader,
+    fetch_sleep_edf,
+    load_sleep_edf,
+    read_sleep_edf_recording,
+    read_stage_annotations,
+)
 from ._dreams import aggregate_labels, load_dreams, read_dreams_hypnogram
 from ._generic import epochs_from_array, load_edf_with_labels, read_label_file
 from ._rodent import (
@@ -23,6 +29,7 @@ __all__ = [
     "load_sleep_edf",
     "read_sleep_edf_recording",
     "SleepEDFReader",
+    "read_stage_annotations",
     "load_dreams",
     "read_dreams_hypnogram",
     "aggregate_labels",

@@ -45,6 +45,7 @@ from sklearn.utils import Bunch
 
 from ..utils._stages import DREAMS_RK_MAP, EXCLUDED
 from ._edf_io import read_edf_signals, resample_signal
+from ._validation import check_finite_samples
 
 __all__ = ["load_dreams", "read_dreams_hypnogram", "aggregate_labels"]
 
@@ -81,6 +82,12 @@ def _read_text_column(path):
         raise ValueError(f"{path}: non-numeric value in the data: {exc}") from exc
     if values.size == 0:
         raise ValueError(f"{path}: no data after the header (empty recording).")
+    if not np.isfinite(values).all():
+        # same rule as every loader: refused with the count and the first line
+        lines = body.splitlines()
+        counts = [len(line.split()) for line in lines]
+        rows = np.repeat(np.arange(len(lines)) + 2, counts)  # line 1 is the header
+        check_finite_samples(values, path, positions=rows)
     return m.group(1).strip(), values
 
 

@@ -20,6 +20,7 @@ from sklearn.utils import Bunch
 from ..utils._stages import check_label_array
 from ..utils._validation import check_epochs, check_sfreq
 from ._edf_io import read_edf_signals
+from ._validation import read_text
 
 __all__ = ["epochs_from_array", "load_edf_with_labels", "read_label_file"]
 
@@ -188,7 +189,8 @@ def read_label_file(path, *, column=0, skiprows=0):
     FileNotFoundError
         If ``path`` is not a file.
     ValueError
-        If a separated line has no field ``column``, if a blank line comes before a
+        If the file is not UTF-8 text (file, byte offset and line named), if a
+        separated line has no field ``column``, if a blank line comes before a
         label (the message gives its line number), or if no label is left (empty file,
         or only skipped/blank lines).
     """
@@ -196,8 +198,7 @@ def read_label_file(path, *, column=0, skiprows=0):
     if not path.is_file():
         raise FileNotFoundError(f"Label file not found: {path}")
     out = []
-    with open(path, encoding="utf-8-sig") as fid:
-        lines = fid.read().splitlines()[skiprows:]
+    lines = read_text(path, what="label file").splitlines()[skiprows:]
     while lines and not lines[-1].strip():  # trailing blank lines are harmless
         lines.pop()
     for lineno, line in enumerate(lines, start=skiprows + 1):

@@ -31,13 +31,13 @@ References
 
 import csv
 import datetime
-import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ._edf_io import to_microvolts_factor
+from ._validation import check_finite_samples, check_time_stamps
 
 __all__ = ["read_sleepsign_signals", "read_sleepsign_hypnogram", "read_timestamped_text",
            "SLEEPSIGN_STAGE_MAP"]
@@ -79,6 +79,50 @@ def _parse_time(text, path):
     raise ValueError(f"{path}: cannot parse time stamp {text!r}.")
 
 
+def _stamp_seconds(stamps, linenos, path):
+    """Seconds of ``[dd/mm/yyyy] hh:mm:ss[.fff]`` stamps, each one parsed.
+
+    Stamps without a date are unwrapped across midnight (a backwards step of more
+    than 12 h is taken as a new day).
+    """
+    out = np.empty(len(stamps))
+    days = {}
+    has_date = False
+    for i, (text, lineno) in enumerate(zip(stamps, linenos)):
+        parts = text.split()
+        try:
+            if len(parts) == 2:
+                has_date = True
+                day = days.get(parts[0])
+                if day is None:
+                    day = days[parts[0]] = datetime.datetime.strptime(
+                        parts[0], "%d/%m/%Y").toordinal()
+                    days.setdefault("first", day)
+                day = day - days["first"]  # small numbers keep sub-ms precision
+                clock = parts[1]
+            elif len(parts) == 1:
+                day, clock = 0, parts[0]
+            else:
+                raise ValueError(text)
+            hh, mm, ss = clock.split(":")
+            hh, mm, ss = int(hh), int(mm), float(ss)
+            # some exporters write seconds >= 60 without carrying into the minutes
+            # ('09:41:61.002' in aipost/demo_eeg.txt): the arithmetic value is used
+            if not (0 <= hh < 24 and mm >= 0 and ss >= 0):
+                raise ValueError(text)
+        except ValueError:
+            raise ValueError(
+                f"{path}: cannot parse time stamp {text!r} on line {lineno}; expected "
+                "[dd/mm/yyyy] hh:mm:ss[.fff], or pass sfreq=<Hz>."
+            ) from None
+        out[i] = day * 86400.0 + hh * 3600 + mm * 60 + ss
+    if not has_date and len(out) > 1:
+        steps = np.diff(out)
+        wraps = steps < -43200.0
+        out[1:] += 86400.0 * np.cumsum(wraps)
+    return out
+
+
 def read_sleepsign_signals(path, *, sfreq=None, ch_names=None):
     """Read a SleepSign raw-signal text export.
 
@@ -89,7 +133,11 @@ def read_sleepsign_signals(path, *, sfreq=None, ch_names=None):
     sfreq : float or None
         Sampling rate. ``None`` estimates it from the (millisecond-rounded) time stamps
         as ``(n_samples - 1) / (t_last - t_first)``, rounded to the nearest integer
-        when within 0.5 % of it.
+        when the integer rate also fits every stamp. Given or estimated, **every** time
+        stamp is checked against the rate
+        (:func:`sklearn_sleep.datasets._validation.check_time_stamps`): a duplicated
+        row, time going backwards, a gap or a stamp further than the stamp resolution
+        (1 ms) from its sample time raises, naming the line.
     ch_names : sequence of str or None
         Names for the channels (the export has none; default ``'ch1'``, ``'ch2'``...).
 
@@ -109,7 +157,9 @@ def read_sleepsign_signals(path, *, sfreq=None, ch_names=None):
         Naming the file (and the line where it applies): no ``Time`` header row, no
         sample, a row without a time stamp, a row with more or fewer values than the
         header has unit columns (the trailing ``,`` of every row is ignored), a
-        non-numeric, NaN or infinite sample value, an unparsable time stamp, or, with
+        non-numeric, NaN or infinite sample value (count and first line), an unparsable
+        time stamp, time stamps that are not evenly spaced at the rate (duplicated
+        rows, time going backwards, gaps; the first offending line is named), or, with
         ``sfreq=None``, a single sample or time stamps that do not increase. Blank
         lines are skipped.
     """
@@ -149,23 +199,11 @@ def read_sleepsign_signals(path, *, sfreq=None, ch_names=None):
     if not rows_values:
         raise ValueError(f"{path}: no sample after the header (empty recording).")
     values = np.asarray(rows_values, dtype=float)
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad_rows = np.flatnonzero(~finite.all(axis=1))
-        raise ValueError(
-            f"{path}: {int((~finite).sum())} NaN or infinite sample value(s) on "
-            f"{bad_rows.size} line(s), first on line {linenos[bad_rows[0]]}; interpolate "
-            "or remove them in the export."
-        )
+    check_finite_samples(values, path, positions=linenos)
     start = _parse_time(stamps[0], path)
-    if sfreq is None:
-        if len(stamps) < 2:
-            raise ValueError(f"{path}: a single sample; pass sfreq=.")
-        span = (_parse_time(stamps[-1], path) - start).total_seconds()
-        if span <= 0:
-            raise ValueError(f"{path}: time stamps do not increase; pass sfreq=.")
-        est = (len(stamps) - 1) / span
-        sfreq = float(round(est)) if abs(est - round(est)) <= 0.005 * est else float(est)
+    # every step is checked (gaps, duplicated rows, time going backwards, drift)
+    seconds = _stamp_seconds([" ".join(t.split()) for t in stamps], linenos, path)
+    sfreq = check_time_stamps(seconds, stamps, linenos, path, sfreq=sfreq)
     signals = values.T.copy()
     out_units = []
     for i, u in enumerate(units):
@@ -212,7 +250,9 @@ def read_sleepsign_hypnogram(path, *, stage_map=None):
         header row, no epoch, a row with fewer than 3 fields or without a time stamp,
         an unknown stage code, a non-integer epoch number, a gap (or a step other
         than +1) in the epoch numbers, a non-numeric feature value (empty cells are
-        NaN) or an unparsable time stamp. Blank lines and the units row right after
+        NaN), an unparsable time stamp, or epoch time stamps that are not evenly
+        spaced (duplicated, backwards, gap or irregular step; every step is checked
+        and the first offending line is named). Blank lines and the units row right after
         the header are skipped.
     """
     stage_map = SLEEPSIGN_STAGE_MAP if stage_map is None else {
@@ -273,12 +313,14 @@ def read_sleepsign_hypnogram(path, *, stage_map=None):
         )
     times = [_parse_time(r[0], path) for r in body]
     if len(times) > 1:
-        steps = np.diff([t.timestamp() for t in times])
-        epoch_seconds = float(np.median(steps))
-        if np.any(np.abs(steps - epoch_seconds) > 1e-6):
-            warnings.warn(f"{path}: irregular epoch time stamps (steps {np.unique(steps)} s); "
-                          f"epoch_seconds set to the median {epoch_seconds:g} s.", UserWarning,
-                          stacklevel=2)
+        # every step is checked: duplicated rows, time going backwards, gaps or
+        # irregular epoch lengths raise, naming the line (never a silent median)
+        stamps = [" ".join(r[0].split()) for r in body]
+        seconds = _stamp_seconds(stamps, linenos, path)
+        rate = check_time_stamps(seconds, stamps, linenos, path)
+        epoch_seconds = 1.0 / rate
+        if abs(epoch_seconds - round(epoch_seconds, 3)) < 1e-9:
+            epoch_seconds = round(epoch_seconds, 3)
     else:
         epoch_seconds = float("nan")
     feature_names = [n for n in names[3:] if n]
@@ -318,11 +360,14 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
         Channel names, one per value column (a different count raises); default
         ``'ch1'``, ``'ch2'``...
     sfreq : float or None, default=None
-        Sampling rate in Hz; when given, the time stamps are not parsed. ``None``
-        estimates it from the ``hh:mm:ss[.fff]`` stamps (unwrapped across midnight)
-        as ``(n_samples - 1) / (t_last - t_first)``, rounded to the nearest integer
-        when within 0.5 % of it; this needs at least two samples and a last stamp
-        later than the first.
+        Sampling rate in Hz. ``None`` estimates it from the ``hh:mm:ss[.fff]`` stamps
+        (unwrapped across midnight) as ``(n_samples - 1) / (t_last - t_first)``,
+        rounded to the nearest integer when the integer rate also fits every stamp;
+        this needs at least two samples and a last stamp later than the first.
+        Given or estimated, every stamp is checked against the rate (duplicated rows,
+        time going backwards, gaps and drift beyond the stamp resolution raise,
+        naming the line); with ``sfreq`` given, stamps that cannot be parsed are
+        not checked.
     delimiter : str, default="\\t"
         Field separator.
 
@@ -340,10 +385,12 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
     ValueError
         Naming the file (and the line where it applies): a value is not numeric, a
         line has a time stamp but no value, there is no sample, rows have different
-        numbers of values, or ``ch_names`` does not have one name per value column;
-        with ``sfreq=None`` also a time stamp that is not ``hh:mm:ss[.fff]``, a single
-        sample, or a last time stamp that is not later than the first (the rate
-        cannot be estimated: pass ``sfreq=``).
+        numbers of values, NaN or infinite values (count and first line), time stamps
+        not evenly spaced at the rate (the first offending line is named), or
+        ``ch_names`` does not have one name per value column; with ``sfreq=None``
+        also a time stamp that is not ``hh:mm:ss[.fff]``, a single sample, or a last
+        time stamp that is not later than the first (the rate cannot be estimated:
+        pass ``sfreq=``).
     """
     path = Path(path)
     if not path.is_file():
@@ -370,36 +417,18 @@ def read_timestamped_text(path, *, ch_names=None, sfreq=None, delimiter="\t"):
     lengths = {len(v) for v in values}
     if len(lengths) != 1:
         raise ValueError(f"{path}: rows have different numbers of values {sorted(lengths)}.")
-    signals = np.asarray(values, dtype=float).T
-    bad = ~np.isfinite(signals).all(axis=0)
-    if bad.any():
-        first = linenos[int(np.flatnonzero(bad)[0])]
-        raise ValueError(f"{path}: {int(bad.sum())} row(s) with NaN or infinite values, first on "
-                         f"line {first}.")
+    values = np.asarray(values, dtype=float)
+    check_finite_samples(values, path, positions=linenos)
+    signals = values.T
     if sfreq is None:
-        if len(stamps) < 2:
-            raise ValueError(f"{path}: a single sample; the sampling rate cannot be estimated "
-                             "from the time stamps, pass sfreq=<Hz>.")
-        sec = []
-        for s, lineno in zip(stamps, linenos):
-            try:
-                hh, mm, ss = s.split(":")
-                sec.append(int(hh) * 3600 + int(mm) * 60 + float(ss))
-            except ValueError:
-                raise ValueError(
-                    f"{path}: cannot parse time stamp {s!r} on line {lineno}; expected "
-                    "hh:mm:ss[.fff], or pass sfreq=<Hz> to skip the time stamps."
-                ) from None
-        sec = np.unwrap(np.asarray(sec), period=86400.0)
-        span = sec[-1] - sec[0]
-        if not span > 0:
-            raise ValueError(
-                f"{path}: the last time stamp ({stamps[-1]!r}) is not later than the first "
-                f"({stamps[0]!r}), so the sampling rate cannot be estimated from the time "
-                "stamps; pass sfreq=<Hz>."
-            )
-        est = (len(sec) - 1) / span
-        sfreq = float(round(est)) if abs(est - round(est)) <= 0.005 * est else float(est)
+        seconds = _stamp_seconds(stamps, linenos, path)
+    else:
+        try:  # with sfreq given, parsable stamps are still checked against it
+            seconds = _stamp_seconds(stamps, linenos, path)
+        except ValueError:
+            seconds = None
+    if seconds is not None:
+        sfreq = check_time_stamps(seconds, stamps, linenos, path, sfreq=sfreq)
     if ch_names is None:
         ch_names = [f"ch{i + 1}" for i in range(signals.shape[0])]
     if len(ch_names) != signals.shape[0]:

@@ -34,8 +34,10 @@ from sklearn.utils import Bunch
 from ..utils._stages import EXCLUDED, SLEEP_EDF_ANNOTATION_MAP
 from ._edf_io import read_edf_header, read_edf_signals
 from ._parallel import preprocess_recordings
+from ._validation import annotations_to_epochs, glob_ci, has_extension
 
-__all__ = ["fetch_sleep_edf", "load_sleep_edf", "read_sleep_edf_recording", "SleepEDFReader"]
+__all__ = ["fetch_sleep_edf", "load_sleep_edf", "read_sleep_edf_recording", "SleepEDFReader",
+           "read_stage_annotations"]
 
 DEFAULT_CHANNELS = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "EMG submental")
 _SLEEP_STAGES = ("N1", "N2", "N3", "REM")
@@ -59,11 +61,129 @@ def _read_annotations(hypnogram_file):
         raise FileNotFoundError(f"Hypnogram file not found: {hypnogram_file}")
     try:
         read_edf_header(hypnogram_file)  # clear error for truncated/corrupt files
+        if hypnogram_file.suffix != ".edf" and has_extension(hypnogram_file, ".edf"):
+            # mne picks its reader by the exact suffix; '.EDF'/'.Edf' are read through a
+            # lower-case copy (hypnogram files are a few kB)
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                copy = Path(tmp) / "hypnogram.edf"
+                copy.write_bytes(hypnogram_file.read_bytes())
+                return mne.read_annotations(copy)
         return mne.read_annotations(hypnogram_file)
     except ValueError as exc:
         if str(hypnogram_file) in str(exc):
             raise
         raise ValueError(f"{hypnogram_file}: cannot read the hypnogram annotations: {exc}") from exc
+
+
+def annotation_offset(hypnogram_file, annotations, psg_file, psg_header):
+    """Start of the hypnogram minus start of the PSG, in seconds.
+
+    Annotation onsets are relative to the hypnogram's own start (the start date/time
+    of its EDF header); a hypnogram starting 1 h after the PSG has its epochs shifted
+    by +1 h. When either start is unknown (unparsable header date/time) the alignment
+    cannot be checked and a ``ValueError`` naming the file is raised.
+    """
+    orig = read_edf_header(hypnogram_file).start
+    if orig is None:
+        orig = getattr(annotations, "orig_time", None)
+    if orig is None:
+        raise ValueError(f"{hypnogram_file}: the hypnogram has no valid start date/time, so "
+                         f"its annotations cannot be aligned with {psg_file}.")
+    if psg_header.start is None:
+        raise ValueError(f"{psg_file}: the recording has no valid start date/time, so the "
+                         f"annotations of {hypnogram_file} cannot be aligned with it.")
+    return float((orig - psg_header.start).total_seconds())
+
+
+def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=None,
+                           recording_start=None, recording_duration=None,
+                           on_unknown="raise", on_grid=False):
+    """Stage of each epoch from an EDF+ hypnogram, validated and bounded.
+
+    The annotations are read with :func:`mne.read_annotations` after the EDF header
+    checks of :func:`~sklearn_sleep.datasets._edf_io.read_edf_header`, mapped to stages
+    through ``annotation_map`` and expanded into epochs by
+    :func:`sklearn_sleep.datasets._validation.annotations_to_epochs`: durations that
+    are not a multiple of ``epoch_seconds`` are refused (never rounded), overlapping
+    annotations and duplicated onsets are refused, and epochs outside
+    ``[0, recording_duration]`` are counted without being allocated (an annotation
+    claiming years does not allocate memory).
+
+    Parameters
+    ----------
+    hypnogram_file : str or Path
+        EDF+ file with stage annotations (e.g. ``SC4001EC-Hypnogram.edf``).
+    epoch_seconds : float, default=30
+    annotation_map : dict or None, default=None
+        Description -> stage (or ``EXCLUDED``); default
+        :data:`~sklearn_sleep.utils._stages.SLEEP_EDF_ANNOTATION_MAP`.
+    recording_start : datetime.datetime or None, default=None
+        Start of the recording the epochs belong to. When given, onsets are returned
+        relative to it (a hypnogram starting 1 h later has its epochs at +3600 s); the
+        hypnogram must then have a valid start date/time. ``None``: onsets relative to
+        the hypnogram's own start (``start`` in the result).
+    recording_duration : float or None, default=None
+        Length of the recording (s); epochs beyond it are counted in ``n_outside``.
+    on_unknown : {"raise", "ignore"}, default="raise"
+        Descriptions not in ``annotation_map``: raise, or skip them (counted per
+        description in ``ignored``).
+    on_grid : bool, default=False
+        Require epoch onsets on multiples of ``epoch_seconds`` (to match epochs of a
+        fixed grid such as a prediction CSV).
+
+    Returns
+    -------
+    annotations : Bunch
+        ``onsets`` (s, sorted), ``labels`` (object array; ``EXCLUDED`` kept as such),
+        ``n_outside``, ``n_annotated``, ``ignored`` (description -> count),
+        ``start`` (hypnogram start, datetime or None), ``offset`` (s added to the
+        onsets).
+
+    Raises
+    ------
+    ValueError
+        Naming the file: corrupt EDF header, unknown description
+        (``on_unknown="raise"``), a fault listed above, or an unknown start with
+        ``recording_start`` given.
+    """
+    from ..utils._stages import SLEEP_EDF_ANNOTATION_MAP as _DEFAULT_MAP
+
+    if on_unknown not in ("raise", "ignore"):
+        raise ValueError(f"on_unknown must be 'raise' or 'ignore', got {on_unknown!r}.")
+    hypnogram_file = Path(hypnogram_file)
+    ann = _read_annotations(hypnogram_file)
+    annotation_map = _DEFAULT_MAP if annotation_map is None else annotation_map
+    descriptions = [str(d) for d in ann.description]
+    ignored = {}
+    for d in descriptions:
+        if d not in annotation_map:
+            ignored[d] = ignored.get(d, 0) + 1
+    if ignored and on_unknown == "raise":
+        raise ValueError(
+            f"{hypnogram_file}: unknown annotation description(s) {sorted(ignored)}; known "
+            f"ones are {sorted(annotation_map)}. Pass annotation_map= to map them explicitly."
+        )
+    keep = np.asarray([d in annotation_map for d in descriptions], dtype=bool)
+    start = read_edf_header(hypnogram_file).start
+    if start is None:
+        start = getattr(ann, "orig_time", None)
+    offset = 0.0
+    if recording_start is not None:
+        if start is None:
+            raise ValueError(f"{hypnogram_file}: the hypnogram has no valid start date/time, "
+                             "so it cannot be aligned with the recording.")
+        offset = float((start - recording_start).total_seconds())
+    plan = annotations_to_epochs(
+        np.asarray(ann.onset)[keep], np.asarray(ann.duration)[keep],
+        [annotation_map[d] for d, k in zip(descriptions, keep) if k],
+        epoch_seconds=epoch_seconds, path=hypnogram_file,
+        recording_duration=recording_duration, offset=offset, on_grid=on_grid)
+    plan.ignored = ignored
+    plan.start = start
+    plan.offset = offset
+    return plan
 
 
 def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, sfreq,
@@ -84,34 +204,18 @@ def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, s
             f"{hypnogram_file}: unknown annotation description(s) {unknown}; known ones are "
             f"{sorted(annotation_map)}. Pass annotation_map= to map them explicitly."
         )
-    offset = 0.0
-    orig = getattr(ann, "orig_time", None)
-    if orig is not None and header.start is not None:
-        offset = (orig - header.start).total_seconds()
-
-    onsets, labels = [], []
-    for onset, duration, desc in zip(ann.onset, ann.duration, descriptions):
-        n = duration / epoch_seconds
-        n_int = int(round(n))
-        if abs(n - n_int) > 1e-6:
-            raise ValueError(
-                f"{hypnogram_file}: annotation {desc!r} at {onset:g} s lasts {duration:g} s, "
-                f"not a multiple of epoch_seconds={epoch_seconds:g}."
-            )
-        start = onset + offset
-        onsets.extend(start + epoch_seconds * np.arange(n_int))
-        labels.extend([annotation_map[desc]] * n_int)
-    onsets = np.asarray(onsets, dtype=float)
-    labels = np.asarray(labels, dtype=object)
-    order = np.argsort(onsets, kind="stable")
-    onsets, labels = onsets[order], labels[order]
-    if onsets.size and np.any(np.diff(onsets) < epoch_seconds - 1e-6):
-        bad = float(onsets[1:][np.diff(onsets) < epoch_seconds - 1e-6][0])
-        raise ValueError(f"{hypnogram_file}: overlapping stage annotations around {bad:g} s.")
-
-    # Epochs outside the signal (Sleep-EDF's trailing 'Sleep stage ?' often is).
-    inside = (onsets >= -1e-9) & (onsets + epoch_seconds <= header.duration + 1e-9)
-    n_outside = int((~inside).sum())
+    offset = annotation_offset(hypnogram_file, ann, psg_file, header)
+    # bounded by the recording before anything is expanded; overlaps, duplicated onsets
+    # and durations that are not a multiple of the epoch are refused (never rounded)
+    plan = annotations_to_epochs(ann.onset, ann.duration,
+                                 [annotation_map[d] for d in descriptions],
+                                 epoch_seconds=epoch_seconds, path=hypnogram_file,
+                                 recording_duration=header.duration, offset=offset)
+    onsets, labels = plan.onsets, plan.labels
+    # Epochs outside the signal (Sleep-EDF's trailing 'Sleep stage ?' often is) are
+    # counted, never allocated.
+    n_outside = plan.n_outside
+    inside = np.ones(len(onsets), dtype=bool)
     # Wake trimming around the sleep period.
     keep = inside.copy()
     n_trimmed = 0
@@ -136,7 +240,7 @@ def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, s
                              f"{sfreq:g} Hz.")
     return Bunch(header=header, onsets=onsets[keep], labels=labels[keep],
                  n_excluded=n_excluded, n_trimmed_wake=n_trimmed, n_outside_signal=n_outside,
-                 n_annotated=int(len(onsets)))
+                 n_annotated=plan.n_annotated, offset=offset)
 
 
 def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANNELS,
@@ -266,12 +370,12 @@ def _find_pairs(path, subjects, nights, on_missing):
     if not path.is_dir():
         raise FileNotFoundError(f"Sleep-EDF folder not found: {path}")
     psgs = {}
-    for f in sorted(path.rglob("SC4*-PSG.edf")):
+    for f in glob_ci(path, "SC4*-PSG.edf", recursive=True):
         m = _NAME_RE.match(f.name)
         if m:
             psgs.setdefault((int(m.group(1)), int(m.group(2))), f)
     hyps = {}
-    for f in sorted(path.rglob("SC4*-Hypnogram.edf")):
+    for f in glob_ci(path, "SC4*-Hypnogram.edf", recursive=True):
         m = _NAME_RE.match(f.name)
         if m:
             hyps.setdefault((int(m.group(1)), int(m.group(2))), f)
@@ -321,7 +425,8 @@ def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANN
                    verbose=False):
     """Load Sleep-EDF cassette nights from a local folder as one epoch array.
 
-    Files are found recursively by their Sleep-EDF names: ``SC4{ss}{N}E0-PSG.edf``
+    Files are found recursively by their Sleep-EDF names (case-insensitively, so
+    ``.EDF`` works too): ``SC4{ss}{N}E0-PSG.edf``
     with the hypnogram ``SC4{ss}{N}{letter}C-Hypnogram.edf`` (``ss`` = subject
     00-82, ``N`` = night 1 or 2). Reading uses :func:`preprocess_recordings`, so memory
     stays bounded by one copy of the epochs (``out`` = a ``.npy`` path keeps even that

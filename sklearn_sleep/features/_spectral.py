@@ -23,6 +23,17 @@ _RATIOS = (("delta", "beta"), ("theta", "alpha"))
 _STATS = ("std", "iqr", "hjorth_mobility", "hjorth_complexity", "zero_crossings", "sef95")
 
 
+#: Samples (epochs x channels x times) processed per chunk in ``transform``: 1e6
+#: float64 values = 8 MB, about 80 epochs of 4 channels x 3000 samples.
+_CHUNK_VALUES = 1_000_000
+
+
+def _chunk_epochs(shape):
+    """Number of epochs per chunk for epochs of ``shape`` (at least 1)."""
+    per_epoch = max(1, int(np.prod(shape[1:])))
+    return max(1, _CHUNK_VALUES // per_epoch)
+
+
 def _safe_div(a, b):
     return np.divide(a, b, out=np.zeros_like(a, dtype=np.float64), where=b > 0)
 
@@ -220,6 +231,22 @@ class BandPowerFeatures(_EpochTransformer):
             (see :meth:`get_feature_names_out`). float64.
         """
         X = self._check_input(X, reset=False)
+        # Bounded memory: the float64 copy, the Welch segments and the PSD exist for one
+        # chunk of epochs at a time (about _CHUNK_VALUES samples), never for the whole
+        # night; each epoch's features do not depend on the other epochs, so the result
+        # is identical to a single pass.
+        step = _chunk_epochs(X.shape)
+        if X.shape[0] <= step:
+            return self._features(X)
+        first = self._features(X[:step])
+        out = np.empty((X.shape[0], first.shape[1]), dtype=first.dtype)
+        out[:step] = first
+        for start in range(step, X.shape[0], step):
+            out[start:start + step] = self._features(X[start:start + step])
+        return out
+
+    def _features(self, X):
+        """Features of a chunk of validated epochs (computed in float64)."""
         X = X.astype(np.float64)
         sfreq = float(self.sfreq)
         freqs, psd = self._psd(X, sfreq)
