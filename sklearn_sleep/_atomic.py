@@ -182,6 +182,8 @@ def check_outputs(outputs, inputs=(), *, overwrite=False, overwrite_hint="overwr
         If an output is an existing folder.
     FileNotFoundError
         If the folder of an output does not exist.
+    PermissionError
+        If the folder of an output is not writable.
     FileExistsError
         If an output exists and ``overwrite`` is False.
     """
@@ -221,6 +223,11 @@ def check_outputs(outputs, inputs=(), *, overwrite=False, overwrite_hint="overwr
             raise FileNotFoundError(
                 f"cannot write output {_describe(label, path)}: folder {str(folder)!r} does "
                 "not exist."
+            )
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(
+                f"cannot write output {_describe(label, path)}: folder {str(folder)!r} is not "
+                "writable."
             )
         if not overwrite and (path.exists() or path.is_symlink()):
             raise FileExistsError(

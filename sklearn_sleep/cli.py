@@ -174,7 +174,7 @@ def _reading(path, what):
         if isinstance(exc, (ValueError, FileNotFoundError)) and name in message:
             raise
         if isinstance(exc, UnicodeDecodeError):
-            message = f"not UTF-8 or Latin-1 text ({message})"
+            message = f"not UTF-8 text ({message})"
         elif isinstance(exc, MemoryError):
             message = "not enough memory to read it (MemoryError)"
         elif isinstance(exc, OSError):
@@ -210,7 +210,7 @@ def _error_message(exc):
     if isinstance(exc, (CLIError, ValueError)) and not isinstance(exc, UnicodeDecodeError):
         return _first_line(exc)
     if isinstance(exc, UnicodeDecodeError):
-        return f"a text file is not UTF-8 or Latin-1 ({_first_line(exc)})"
+        return f"a text file is not UTF-8 ({_first_line(exc)})"
     if isinstance(exc, OSError):
         if exc.filename is not None and exc.strerror:
             return f"{str(exc.filename)!r}: {_os_message(exc)}"
