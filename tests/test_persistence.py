@@ -373,3 +373,20 @@ def test_network_trained_on_cuda_loads_on_cpu(tmp_path):
                          check=True, timeout=300).stdout.splitlines()
     assert out[0] == "cpu"
     assert out[1].split(",") == expected.tolist()
+
+
+def test_bench_model_files_smoke(tmp_path):
+    import importlib
+    import json
+    import sys
+    from pathlib import Path
+
+    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(bench_dir) not in sys.path:
+        sys.path.insert(0, str(bench_dir))
+    bench = importlib.import_module("bench_model_files")
+    payload = bench.main(["--smoke", "--out-dir", str(tmp_path)])
+    rows = payload["rows"]
+    assert [r["format"] for r in rows] == ["safe", "pickle"]
+    assert all(r["identical_predict_proba"] for r in rows)
+    assert json.loads((tmp_path / "model_files.json").read_text())["rows"] == rows
