@@ -518,15 +518,15 @@ _SLEEP_EDF_RE = re.compile(r"^(SC4\d{3})")
 
 
 def _sleep_edf_pairs(folder):
-    psgs = {}
-    for f in sorted(folder.rglob("*-PSG.edf")):
-        m = _SLEEP_EDF_RE.match(f.name)
-        if m:
+    psgs, hyps = {}, {}
+    for f in sorted(folder.rglob("*")):  # extensions and suffixes in any case (.EDF)
+        name = f.name.lower()
+        m = _SLEEP_EDF_RE.match(f.name.upper())
+        if not m or not f.is_file():
+            continue
+        if name.endswith("-psg.edf"):
             psgs.setdefault(m.group(1), f)
-    hyps = {}
-    for f in sorted(folder.rglob("*-Hypnogram.edf")):
-        m = _SLEEP_EDF_RE.match(f.name)
-        if m:
+        elif name.endswith("-hypnogram.edf"):
             hyps.setdefault(m.group(1), f)
     if not psgs:
         raise CLIError(f"no Sleep-EDF 'SC4ssN*-PSG.edf' file in {str(folder)!r}.")
