@@ -348,6 +348,45 @@ def test_library_network_safe_round_trip_identical(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), stager.predict_proba(X))
     np.testing.assert_array_equal(loaded.classes_, stager.classes_)
     assert loaded.estimator_.get_params()["lr"] == net.lr
+    # a network saved with device="cuda" loads on a machine without CUDA, on the CPU
+    if not torch.cuda.is_available():
+        stager.estimator_.__dict__["_device_request"] = "cuda"
+        cuda_path = stager.save(tmp_path / "cuda.zip")
+        on_cpu = load_model(cuda_path)
+        assert on_cpu.estimator_.device == "cpu"
+        np.testing.assert_array_equal(on_cpu.predict_proba(X), loaded.predict_proba(X))
+
+
+@pytest.mark.gpu
+def test_network_trained_on_cuda_safe_format_loads_on_cpu(tmp_path):
+    import subprocess
+    import sys
+
+    from sklearn_sleep.models import ULWSleepNetClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 2, 300)).astype(np.float32)
+    y = np.array(["W", "N2", "REM"] * 8)
+    net = ULWSleepNetClassifier(max_epochs=1, batch_size=8, random_state=0, device="cuda")
+    stager = SleepStager(net, ch_names=["EEG", "EOG"], sfreq=100, epoch_seconds=3).fit(X, y)
+    path = stager.save(tmp_path / "cuda.zip")
+    np.save(tmp_path / "X.npy", X)
+    expected = stager.predict_proba(X)
+    np.save(tmp_path / "expected.npy", expected)
+    code = (
+        "import sys, numpy as np; sys.path.insert(0, sys.argv[3]);"
+        "from sklearn_sleep.persistence import load_model;"
+        "m = load_model(sys.argv[1]); X = np.load(sys.argv[2]);"
+        "print(m.estimator_.device);"
+        "print(float(np.abs(m.predict_proba(X) - np.load(sys.argv[4])).max()))"
+    )
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "X.npy"),
+                          os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          str(tmp_path / "expected.npy")], env=env, capture_output=True,
+                         text=True, check=True, timeout=300).stdout.splitlines()
+    assert out[0] == "cpu"
+    assert float(out[1]) < 1e-4  # CPU vs CUDA kernels: close, not bit-identical
 
 
 @pytest.mark.gpu
