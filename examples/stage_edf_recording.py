@@ -4,8 +4,9 @@ The deployment path, end to end:
 
 1. Train a ``SleepStager`` - a fitted Pipeline (band-power features + gradient boosting)
    that also records the channel names, sampling rate and epoch length it was trained
-   on - on synthetic nights, and save it with ``stager.save(path)`` (joblib + metadata
-   + library versions, written atomically).
+   on - on synthetic nights, and save it with ``stager.save(path)`` (a zip archive: JSON
+   metadata + library versions + the pipeline stored with skops; written atomically,
+   loaded without running code).
 2. Write a new night as an EDF file (what a PSG system exports; needs ``edfio``).
 3. ``load_model(path)``; read the EDF with MNE in microvolts, cut it into 30-s epochs
    with ``EpochSegmenter`` (``labels=None``: every complete epoch), and predict. The
@@ -17,7 +18,7 @@ The deployment path, end to end:
 
 The command-line equivalent of steps 3-4 is::
 
-    sklearn-sleep stage night.edf --model model.joblib --out hypnogram.csv \
+    sklearn-sleep stage night.edf --model model.zip --out hypnogram.csv \
         --proba proba.csv --plot night.png
 
 Run::
@@ -85,8 +86,8 @@ def main(argv=None):
     ])
     stager = SleepStager(pipe, ch_names=train.ch_names, sfreq=train.sfreq,
                          epoch_seconds=train.epoch_seconds).fit(train.X, train.y)
-    model_path = out / "stager.joblib"
-    stager.save(model_path)
+    model_path = out / "stager.zip"
+    stager.save(model_path, overwrite=True)  # the example's own output folder: rerunnable
     print(f"model saved to {model_path}: channels {stager.ch_names_}, {stager.sfreq_:g} Hz, "
           f"{stager.epoch_seconds_:g}-s epochs, stages {list(stager.classes_)}")
 
@@ -119,7 +120,7 @@ def main(argv=None):
     cols = [list(model.classes_).index(s) for s in order]
     hyp_csv = out / "night_hypnogram.csv"
     write_hypnogram_csv(hyp_csv, stages, epoch_seconds=model.epoch_seconds_,
-                        proba=proba[:, cols], classes=order)
+                        proba=proba[:, cols], classes=order, overwrite=True)
     back = read_hypnogram_csv(hyp_csv)
     print(f"hypnogram written to {hyp_csv} ({len(back.stage)} rows, columns "
           f"epoch, onset_s, stage, {', '.join('p_' + c for c in back.classes)})")

@@ -26,22 +26,41 @@ Sub-commands
     ``*-Hypnogram.edf``): accuracy, macro-F1, kappa, G-mean, per-class F1, confusion
     matrix, and the sleep statistics of both. Epochs are matched by onset (by position
     when a file has no onsets; the lengths must then be equal). Predicted epochs
-    without a reference stage (unscored, movement, beyond the reference) and scored
+    without a reference stage (unscored, movement, beyond the reference), scored
     reference epochs without a predicted epoch (e.g. a reference longer than the
-    prediction) are left out, each counted on a ``note:`` line on stderr; there is no
-    length tolerance beyond which this becomes an error, the notes give the counts. A
-    label that is not a stage of the vocabulary (AASM or rodent) of the other file,
-    e.g. ``'XX'``, is an error.
+    prediction) and reference epochs scored twice with the same stage are left out or
+    counted once, each counted on a ``note:`` line on stderr, on the ``left out:`` line
+    and in the JSON (``left_out``). Refused: onsets off the epoch grid, annotations that
+    are not a whole number of epochs (a 45-s annotation on 30-s epochs is never
+    rounded), overlapping annotations with different stages, duplicated predicted
+    epochs, and a label that is not a stage of the vocabulary (AASM or rodent) of the
+    other file, e.g. ``'XX'``.
 
-Bad input (missing files, unknown channels, incompatible models, ...) prints one line
-``sklearn-sleep: error: ...`` on stderr and exits with status 2 (``--debug`` shows the
-traceback). Progress bars (tqdm, on stderr) are shown for loading recordings,
+Any failure (bad input, unreadable files, a full or read-only disk, out of memory,
+invalid numbers in a header, an untrusted model file, ...) prints one line
+``sklearn-sleep: error: ...`` naming the file and the problem on stderr and exits with
+status 2 (``--debug`` shows the traceback). Every option is validated (rates and epoch
+lengths must be positive finite numbers).
+
+Outputs never clobber inputs: before any work, each command refuses an output that is
+the same file as an input or as another output (same resolved path or same inode), and
+an existing output unless ``--overwrite`` is given. The outputs of a run are written to
+temporary files beside their targets and renamed only when all are complete.
+
+Model files are zip archives (JSON + skops/safetensors, see
+:mod:`sklearn_sleep.persistence`) that load without running code; pickle/joblib model
+files are refused unless ``stage --trusted-model`` is given.
+
+Progress bars (tqdm, on stderr) are shown for loading recordings,
 cross-validation folds and network training epochs; ``--quiet`` turns them off, and
 they are off automatically when stderr is not a terminal.
 """
 
 import argparse
+import contextlib
+import errno
 import json
+import math
 import re
 import sys
 import time
@@ -76,6 +95,134 @@ NETWORKS = {
 
 class CLIError(Exception):
     """Bad input: reported as one line and exit status 2."""
+
+
+# ------------------------------------------------------------------ option validation
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {text!r}")
+    return value
+
+
+def _device(text):
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"must be auto, cpu, cuda, cuda:N or mps, got {text!r}")
+    return text
+
+
+def _nonempty(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse parser whose usage errors are one ``sklearn-sleep: error: ...`` line."""
+
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ------------------------------------------------------------------ outputs and errors
+def _check_outputs(args, outputs, inputs):
+    """Refuse outputs equal to an input or to each other, or existing without --overwrite."""
+    from ._atomic import check_outputs
+
+    return check_outputs(outputs, inputs, overwrite=args.overwrite,
+                         overwrite_hint="--overwrite")
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _reading(path, what):
+    """Name the file in any error raised while reading it."""
+    try:
+        yield
+    except (CLIError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
+        message = _first_line(exc)
+        name = Path(path).name
+        if isinstance(exc, (ValueError, FileNotFoundError)) and name in message:
+            raise
+        if isinstance(exc, UnicodeDecodeError):
+            message = f"not UTF-8 text ({message})"
+        elif isinstance(exc, MemoryError):
+            message = "not enough memory to read it (MemoryError)"
+        elif isinstance(exc, OSError):
+            message = _os_message(exc)
+        elif not isinstance(exc, ValueError):
+            message = f"{type(exc).__name__}: {message}"
+        raise CLIError(f"cannot read {what} {str(path)!r}: {message}") from exc
+
+
+def _os_message(exc):
+    reason = exc.strerror or _first_line(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "no space left on device (disk full)"
+    elif exc.errno == errno.EROFS:
+        reason = "read-only file system"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        reason = "permission denied"
+    return reason
+
+
+@contextlib.contextmanager
+def _writing(what):
+    """Turn a failed write (full disk, read-only folder, ...) into one clear line."""
+    try:
+        yield
+    except OSError as exc:
+        raise CLIError(f"cannot write {what}: {_os_message(exc)}; no output file was "
+                       "changed.") from exc
+
+
+def _error_message(exc):
+    """The one line printed for an exception that ends a command."""
+    if isinstance(exc, (CLIError, ValueError)) and not isinstance(exc, UnicodeDecodeError):
+        return _first_line(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a text file is not UTF-8 ({_first_line(exc)})"
+    if isinstance(exc, OSError):
+        if exc.filename is not None and exc.strerror:
+            return f"{str(exc.filename)!r}: {_os_message(exc)}"
+        return _first_line(exc)
+    if isinstance(exc, MemoryError):
+        return ("out of memory (MemoryError); use fewer or shorter recordings, or a machine "
+                "with more memory.")
+    if isinstance(exc, ArithmeticError):
+        return (f"invalid numbers in the input ({type(exc).__name__}: {_first_line(exc)}); "
+                "check the file headers.")
+    return (f"unexpected {type(exc).__name__}: {_first_line(exc)} (rerun with --debug for "
+            "the traceback and please report it).")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -267,6 +414,7 @@ def cmd_demo(args):
         sleep_scoring,
     )
 
+    _check_outputs(args, [("--json", args.json)], [])
     if args.quick:
         args.n_subjects = min(args.n_subjects, 3)
         args.n_epochs = min(args.n_epochs, 60)
@@ -360,7 +508,8 @@ def cmd_demo(args):
         "seed": args.seed, "elapsed_s": elapsed,
     }
     if args.json:
-        _write_json(args.json, results)
+        with _writing(f"--json {args.json!r}"):
+            _write_json(args.json, results)
     return results
 
 
@@ -369,15 +518,15 @@ _SLEEP_EDF_RE = re.compile(r"^(SC4\d{3})")
 
 
 def _sleep_edf_pairs(folder):
-    psgs = {}
-    for f in sorted(folder.rglob("*-PSG.edf")):
-        m = _SLEEP_EDF_RE.match(f.name)
-        if m:
+    psgs, hyps = {}, {}
+    for f in sorted(folder.rglob("*")):  # extensions and suffixes in any case (.EDF)
+        name = f.name.lower()
+        m = _SLEEP_EDF_RE.match(f.name.upper())
+        if not m or not f.is_file():
+            continue
+        if name.endswith("-psg.edf"):
             psgs.setdefault(m.group(1), f)
-    hyps = {}
-    for f in sorted(folder.rglob("*-Hypnogram.edf")):
-        m = _SLEEP_EDF_RE.match(f.name)
-        if m:
+        elif name.endswith("-hypnogram.edf"):
             hyps.setdefault(m.group(1), f)
     if not psgs:
         raise CLIError(f"no Sleep-EDF 'SC4ssN*-PSG.edf' file in {str(folder)!r}.")
@@ -400,66 +549,103 @@ def _read_labels(path):
     from .datasets._generic import read_label_file
     from .hypnogram import read_hypnogram_csv
 
-    with open(path, encoding="utf-8-sig") as f:
-        first = f.readline()
+    with open(path, "rb") as f:
+        first = f.readline().decode("utf-8-sig", errors="replace")
     if "stage" in [c.strip() for c in first.replace("\t", ",").split(",")]:
         return read_hypnogram_csv(path).stage.astype(object)
     return read_label_file(path)
 
 
-def _load_training_data(args):
+#: Per-recording counts returned by the readers: what was left out of training.
+_DROP_COUNTS = {
+    "n_outside_signal": "scored epochs beyond the end of the PSG",
+    "n_excluded": "movement/unscored epochs",
+    "n_trimmed_wake": "wake epochs trimmed at the ends of the night",
+    "n_dropped_labels": "labels beyond the end of the signal",
+    "n_dropped_samples": "samples after the last whole epoch",
+}
+
+
+def _training_files(args):
+    """The (recording, labels) file pairs that ``train`` will read."""
     folder = Path(args.data_dir)
     if not folder.is_dir():
         raise CLIError(f"data folder not found: {str(folder)!r}.")
+    if args.format == "sleep-edf":
+        return _sleep_edf_pairs(folder)
+    edfs = sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() == ".edf" and p.is_file()
+                  and not p.name.lower().endswith("-hypnogram.edf"))
+    if not edfs:
+        raise CLIError(f"no '*.edf' file in {str(folder)!r}.")
+    if args.epoch_seconds is None:
+        raise CLIError("--epoch-seconds is required with --format edf-labels.")
+    unlabeled = [p.name for p in edfs if _label_file_for(p) is None]
+    if unlabeled:
+        raise CLIError(
+            f"no label file (<name>.csv, .txt or .tsv) next to {unlabeled} in {str(folder)!r}."
+        )
+    return [(edf, _label_file_for(edf)) for edf in edfs]
+
+
+def _load_training_data(args, files):
     parts = []
     if args.format == "sleep-edf":
         from .datasets import read_sleep_edf_recording
 
-        pairs = _sleep_edf_pairs(folder)
         kwargs = {"sfreq": args.sfreq if args.sfreq is not None else 100.0,
-                  "epoch_seconds": args.epoch_seconds or 30.0}
+                  "epoch_seconds": args.epoch_seconds if args.epoch_seconds is not None
+                  else 30.0}
         if args.channels:
             kwargs["channels"] = args.channels
-        for psg, hyp in _progress(pairs, quiet=args.quiet, desc="loading", unit="night"):
-            parts.append(read_sleep_edf_recording(psg, hyp, **kwargs))
+        for psg, hyp in _progress(files, quiet=args.quiet, desc="loading", unit="night"):
+            with _reading(psg, "recording"):
+                parts.append(read_sleep_edf_recording(psg, hyp, **kwargs))
     else:
         from .datasets import load_edf_with_labels
 
-        edfs = sorted(p for p in folder.glob("*.edf") if not p.name.endswith("-Hypnogram.edf"))
-        if not edfs:
-            raise CLIError(f"no '*.edf' file in {str(folder)!r}.")
-        if args.epoch_seconds is None:
-            raise CLIError("--epoch-seconds is required with --format edf-labels.")
-        unlabeled = [p.name for p in edfs if _label_file_for(p) is None]
-        if unlabeled:
-            raise CLIError(
-                f"no label file (<name>.csv, .txt or .tsv) next to {unlabeled} in {str(folder)!r}."
-            )
-        for edf in _progress(edfs, quiet=args.quiet, desc="loading", unit="file"):
-            labels = _read_labels(_label_file_for(edf))
-            parts.append(load_edf_with_labels(
-                edf, labels, epoch_seconds=args.epoch_seconds, channels=args.channels,
-                sfreq=args.sfreq, resample_mismatched="resample" if args.sfreq else "raise",
-            ))
+        for edf, label_file in _progress(files, quiet=args.quiet, desc="loading", unit="file"):
+            with _reading(label_file, "label file"):
+                labels = _read_labels(label_file)
+            with _reading(edf, "recording"):
+                parts.append(load_edf_with_labels(
+                    edf, labels, epoch_seconds=args.epoch_seconds, channels=args.channels,
+                    sfreq=args.sfreq, resample_mismatched="resample" if args.sfreq else "raise",
+                ))
     ch_names = [list(p.ch_names) for p in parts]
     sfreqs = {float(p.sfreq) for p in parts}
     if any(c != ch_names[0] for c in ch_names) or len(sfreqs) != 1:
         raise CLIError(
             "recordings differ in channels or sampling rate; give --channels and --sfreq."
         )
+    dropped = {key: int(sum(int(p.get(key, 0) or 0) for p in parts)) for key in _DROP_COUNTS}
     X = np.concatenate([p.X for p in parts]).astype(np.float32, copy=False)
     y = np.concatenate([np.asarray(p.y, dtype=object) for p in parts])
     groups = np.concatenate([np.asarray(p.groups).astype(str) for p in parts])
-    return X, y, groups, ch_names[0], sfreqs.pop(), float(parts[0].epoch_seconds)
+    return (X, y, groups, ch_names[0], sfreqs.pop(), float(parts[0].epoch_seconds),
+            {k: v for k, v in dropped.items() if v})
 
 
 def cmd_train(args):
+    """Train a model on a folder of recordings and save it (safe model format)."""
     from .persistence import SleepStager
 
-    X, y, groups, ch_names, sfreq, epoch_seconds = _load_training_data(args)
+    if args.channels is not None:
+        dupes = sorted({c for c in args.channels if args.channels.count(c) > 1})
+        if dupes:
+            raise CLIError(f"--channels lists {dupes} more than once.")
+    files = _training_files(args)
+    inputs = [("training file", f) for pair in files for f in pair]
+    _check_outputs(args, [("--out", args.out)], inputs)
+    X, y, groups, ch_names, sfreq, epoch_seconds, dropped = _load_training_data(args, files)
     print(f"{PROG} train: {len(X)} epochs from {len(np.unique(groups))} recording(s)/subject(s), "
           f"channels {ch_names} at {sfreq:g} Hz, {epoch_seconds:g}-s epochs")
     print("stage counts: " + _stage_counts(y))
+    if dropped:
+        print("left out of training: " + "; ".join(
+            f"{v} {_DROP_COUNTS[k]}" for k, v in dropped.items()))
+    else:
+        print("left out of training: nothing")
     model = make_model(args.model, sfreq=sfreq, ch_names=ch_names, seed=args.seed,
                        max_epochs=args.max_epochs, device=args.device, quiet=args.quiet)
     stager = SleepStager(model, ch_names=ch_names, sfreq=sfreq, epoch_seconds=epoch_seconds)
@@ -468,7 +654,8 @@ def cmd_train(args):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*validation_fraction.*")
         stager.fit(X, y, **fit_params)
-    path = stager.save(args.out)
+    with _writing(f"--out {args.out!r}"):
+        path = stager.save(args.out, overwrite=args.overwrite)
     print(f"trained {args.model} in {time.perf_counter() - t0:.1f} s; saved to {path}")
     return stager
 
@@ -480,8 +667,9 @@ def _read_recording(path, stager, quiet):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"recording not found: {str(path)!r}.")
-    sig = read_edf_signals(path, list(stager.ch_names_), sfreq=stager.sfreq_,
-                           resample_mismatched="resample")
+    with _reading(path, "recording"):
+        sig = read_edf_signals(path, list(stager.ch_names_), sfreq=stager.sfreq_,
+                               resample_mismatched="resample")
     for name, (native, out) in sig.resampled_channels.items():
         _note(f"channel {name!r} resampled from {native:g} Hz to {out:g} Hz.")
     n_times = stager.n_times_
@@ -531,15 +719,20 @@ def _print_statistics(stages, epoch_seconds):
 
 
 def cmd_stage(args):
+    """Stage one recording with a saved model; write the hypnogram (and extras) atomically."""
+    from ._atomic import AtomicGroup
     from .hypnogram import write_hypnogram_csv
     from .persistence import SleepStager, load_model
 
     if args.model is None:
         raise CLIError(
-            "a trained model is needed: pass --model MODEL.joblib (train one with "
-            f"'{PROG} train DATA_DIR --out model.joblib'). There is no built-in default model."
+            "a trained model is needed: pass --model MODEL.zip (train one with "
+            f"'{PROG} train DATA_DIR --out model.zip'). There is no built-in default model."
         )
-    stager = load_model(args.model)
+    outputs = [("--out", args.out), ("--proba", args.proba), ("--plot", args.plot)]
+    _check_outputs(args, outputs, [("RECORDING", args.recording), ("--model", args.model)])
+    with _reading(args.model, "model file"):
+        stager = load_model(args.model, trusted=args.trusted_model)
     if not isinstance(stager, SleepStager):
         raise CLIError(
             f"{args.model!r} is a plain {type(stager).__name__}, not a SleepStager: it does not "
@@ -560,54 +753,126 @@ def cmd_stage(args):
         proba = proba[:, [own.index(c) for c in classes]]
         stages = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
     else:
-        stages = stager.predict(X, ch_names=sig.ch_names, sfreq=sig.sfreq)
         if args.proba:
             raise CLIError("this model has no predict_proba; drop --proba.")
-    write_hypnogram_csv(args.out, stages, epoch_seconds=stager.epoch_seconds_)
+        stages = stager.predict(X, ch_names=sig.ch_names, sfreq=sig.sfreq)
+    # all outputs or none: each goes to a temporary file beside it, renamed at the end
+    written = ", ".join(repr(str(p)) for _, p in outputs if p)
+    with _writing(written), AtomicGroup() as group:
+        write_hypnogram_csv(group.path(args.out), stages, epoch_seconds=stager.epoch_seconds_,
+                            overwrite=True)
+        if args.proba:
+            write_hypnogram_csv(group.path(args.proba), stages,
+                                epoch_seconds=stager.epoch_seconds_, proba=proba,
+                                classes=classes, overwrite=True)
+        if args.plot:
+            _plot_night(group.path(args.plot), stages, proba, classes, stager.epoch_seconds_,
+                        Path(args.recording).name)
     print(f"hypnogram written to {args.out}")
     if args.proba:
-        write_hypnogram_csv(args.proba, stages, epoch_seconds=stager.epoch_seconds_,
-                            proba=proba, classes=classes)
         print(f"probabilities written to {args.proba}")
     if args.plot:
-        _plot_night(args.plot, stages, proba, classes, stager.epoch_seconds_,
-                    Path(args.recording).name)
         print(f"plot written to {args.plot}")
     _print_statistics(stages, stager.epoch_seconds_)
     return stages
 
 
 # -------------------------------------------------------------------------- evaluate
-def _reference_from_edf(path, epoch_seconds):
-    """Per-epoch stages from an EDF+ hypnogram (Sleep-EDF annotations)."""
+def _grid_tolerance(epoch_seconds):
+    return max(1e-6, 1e-4 * epoch_seconds)
+
+
+def _grid_index(onsets, epoch_seconds, origin, *, what):
+    """Epoch index of each onset on the grid ``origin + k * epoch_seconds``; refuse others."""
+    onsets = np.asarray(onsets, dtype=float)
+    if not np.all(np.isfinite(onsets)):
+        raise CLIError(f"{what}: onsets must be finite numbers.")
+    k = (onsets - origin) / epoch_seconds
+    idx = np.round(k)
+    off = np.abs(k - idx) * epoch_seconds > _grid_tolerance(epoch_seconds)
+    if off.any():
+        first = float(onsets[np.argmax(off)])
+        raise CLIError(
+            f"{what}: {int(off.sum())} onset(s) are not on the {epoch_seconds:g}-s epoch grid "
+            f"of the prediction (first: {first:g} s); epochs are matched by onset, so they "
+            "would be shifted. Give --epoch-seconds matching both files or fix the onsets."
+        )
+    return idx.astype(np.int64)
+
+
+def _reference_from_edf(path, epoch_seconds, origin, n_epochs, counts):
+    """Per-epoch stages from an EDF+ hypnogram (Sleep-EDF annotations).
+
+    Every stage annotation must start on the epoch grid and last a whole number of
+    epochs (a 45-s annotation on 30-s epochs is refused, not rounded). Epochs beyond the
+    prediction (``index >= n_epochs``) are counted, never expanded, so a huge duration
+    costs nothing. Overlapping annotations with the same stage are counted (scored
+    once); with different stages they are refused.
+    """
     from .datasets._sleep_edf import _read_annotations
     from .utils._stages import EXCLUDED, SLEEP_EDF_ANNOTATION_MAP
 
-    try:
-        # the loaders' reader: header and file-size check (truncated/corrupt files raise a
-        # ValueError naming the file) before mne.read_annotations
+    with _reading(path, "reference hypnogram"):
         annotations = _read_annotations(path)
-    except ValueError:
-        raise
-    except Exception as exc:  # mne raises several types for unreadable files
-        raise CLIError(f"cannot read hypnogram annotations from {str(path)!r}: {exc}") from exc
+    tol = _grid_tolerance(epoch_seconds)
     ignored = {}
     labels = {}
+    conflicts = []
     for onset, duration, desc in zip(annotations.onset, annotations.duration,
                                      annotations.description):
         stage = SLEEP_EDF_ANNOTATION_MAP.get(desc)
         if stage is None:
             ignored[desc] = ignored.get(desc, 0) + 1
             continue
-        start = int(round(onset / epoch_seconds))
-        n = int(round(duration / epoch_seconds))
-        for k in range(start, start + n):
-            labels[k] = stage
+        onset, duration = float(onset), float(duration)
+        if not (math.isfinite(onset) and math.isfinite(duration)) or duration < 0:
+            raise CLIError(f"{str(path)!r}: annotation {desc!r} at {onset:g} s has an invalid "
+                           f"duration {duration:g} s.")
+        start = (onset - origin) / epoch_seconds
+        n = duration / epoch_seconds
+        if abs(start - round(start)) * epoch_seconds > tol:
+            raise CLIError(
+                f"{str(path)!r}: annotation {desc!r} at {onset:g} s does not start on the "
+                f"{epoch_seconds:g}-s epoch grid; refusing to shift it. Give "
+                "--epoch-seconds that divides every annotation onset and duration."
+            )
+        if abs(n - round(n)) * epoch_seconds > tol:
+            raise CLIError(
+                f"{str(path)!r}: the {duration:g}-s annotation {desc!r} at {onset:g} s is not a "
+                f"whole number of {epoch_seconds:g}-s epochs; refusing to round it. Give "
+                "--epoch-seconds that divides every annotation duration (e.g. "
+                f"{math.gcd(int(round(duration)), int(round(epoch_seconds))) or 1:g})."
+            )
+        start, n = int(round(start)), int(round(n))
+        if n == 0:
+            counts["zero_duration_annotations"] = counts.get("zero_duration_annotations", 0) + 1
+            continue
+        lo, hi = max(start, 0), min(start + n, n_epochs)
+        outside = n - max(hi - lo, 0)
+        if outside and stage != EXCLUDED:
+            counts["reference_epochs_outside_prediction"] = (
+                counts.get("reference_epochs_outside_prediction", 0) + outside)
+        for k in range(lo, hi):
+            previous = labels.get(k)
+            if previous is None:
+                labels[k] = stage
+            elif previous == stage:
+                counts["duplicated_reference_epochs"] = (
+                    counts.get("duplicated_reference_epochs", 0) + 1)
+            else:
+                conflicts.append((k, previous, stage))
+    if conflicts:
+        k, a, b = conflicts[0]
+        raise CLIError(
+            f"{str(path)!r}: {len(conflicts)} epoch(s) are covered by overlapping annotations "
+            f"with different stages (first at {origin + k * epoch_seconds:g} s: {a!r} and "
+            f"{b!r}); fix the hypnogram."
+        )
     if ignored:
         _note(f"ignored annotations that are not sleep stages: {ignored}.")
-    if not labels:
+    if not labels and not counts.get("reference_epochs_outside_prediction"):
         raise CLIError(f"{str(path)!r} contains no sleep-stage annotation.")
-    return {k * epoch_seconds: (None if v == EXCLUDED else v) for k, v in labels.items()}
+    return {k: (None if v == EXCLUDED else v) for k, v in labels.items()}
 
 
 def _check_stage_labels(y_ref, y_pred):
@@ -633,52 +898,124 @@ def _check_stage_labels(y_ref, y_pred):
             )
 
 
-def _reference_from_csv(path):
+def _reference_from_csv(path, epoch_seconds, origin, n_epochs, counts):
+    """Per-epoch stages of a reference CSV: by onset, or positional when it has none."""
     from .hypnogram import read_hypnogram_csv
 
-    ref = read_hypnogram_csv(path)
+    with _reading(path, "reference"):
+        ref = read_hypnogram_csv(path)
     if ref.onset_s is None:
-        return None, ref.stage
-    return {float(o): s for o, s in zip(ref.onset_s, ref.stage)}, ref.stage
+        return None, np.asarray(ref.stage, dtype=object)
+    if ref.epoch_seconds is not None and not np.isclose(ref.epoch_seconds, epoch_seconds):
+        raise CLIError(
+            f"{str(path)!r} has {ref.epoch_seconds:g}-s epochs but the prediction has "
+            f"{epoch_seconds:g}-s epochs; compare hypnograms with the same epoch length."
+        )
+    idx = _grid_index(ref.onset_s, epoch_seconds, origin, what=f"reference {str(path)!r}")
+    labels, conflicts = {}, []
+    for k, stage in zip(idx.tolist(), ref.stage.tolist()):
+        if k in labels:
+            if labels[k] == stage:
+                counts["duplicated_reference_epochs"] = (
+                    counts.get("duplicated_reference_epochs", 0) + 1)
+            else:
+                conflicts.append((k, labels[k], stage))
+            continue
+        labels[k] = stage
+    if conflicts:
+        k, a, b = conflicts[0]
+        raise CLIError(
+            f"{str(path)!r}: {len(conflicts)} onset(s) appear twice with different stages "
+            f"(first at {origin + k * epoch_seconds:g} s: {a!r} and {b!r}); fix the reference."
+        )
+    outside = [k for k in labels if k < 0 or k >= n_epochs]
+    if outside:
+        counts["reference_epochs_outside_prediction"] = (
+            counts.get("reference_epochs_outside_prediction", 0) + len(outside))
+        for k in outside:
+            del labels[k]
+    return labels, None
 
 
 def cmd_evaluate(args):
+    """Compare a predicted hypnogram with a reference; every left-out epoch is counted."""
     from .hypnogram import read_hypnogram_csv, sleep_statistics
     from .metrics import per_class_f1, sleep_confusion_matrix, sleep_scores
 
-    pred = read_hypnogram_csv(args.prediction)
-    epoch_seconds = args.epoch_seconds or pred.epoch_seconds
+    _check_outputs(args, [("--json", args.json)],
+                   [("PRED.csv", args.prediction), ("REFERENCE", args.reference)])
+    with _reading(args.prediction, "prediction"):
+        pred = read_hypnogram_csv(args.prediction)
+    epoch_seconds = args.epoch_seconds if args.epoch_seconds is not None else pred.epoch_seconds
     if epoch_seconds is None:
-        raise CLIError(f"cannot infer the epoch length of {args.prediction!r}; give --epoch-seconds.")
+        raise CLIError(f"cannot infer the epoch length of {args.prediction!r} (no regularly "
+                       "spaced onset_s column); give --epoch-seconds.")
+    if pred.epoch_seconds is not None and not np.isclose(pred.epoch_seconds, epoch_seconds):
+        raise CLIError(
+            f"{args.prediction!r} has {pred.epoch_seconds:g}-s epochs but --epoch-seconds is "
+            f"{epoch_seconds:g}."
+        )
     reference = Path(args.reference)
     if not reference.is_file():
         raise FileNotFoundError(f"reference not found: {str(reference)!r}.")
+    counts = {}
+    if pred.onset_s is not None:
+        origin = float(pred.onset_s[0]) % epoch_seconds
+        pred_idx = _grid_index(pred.onset_s, epoch_seconds, origin,
+                               what=f"prediction {args.prediction!r}")
+    else:  # no onsets: the epoch column (or the row number) gives the position
+        origin = 0.0
+        pred_idx = np.asarray(pred.epoch, dtype=np.int64)
+    uniq, n_seen = np.unique(pred_idx, return_counts=True)
+    if (n_seen > 1).any():
+        first = int(uniq[np.argmax(n_seen > 1)])
+        raise CLIError(
+            f"{args.prediction!r}: {int((n_seen - 1).sum())} epoch(s) appear more than once "
+            f"(first at {origin + first * epoch_seconds:g} s); each epoch must be scored once."
+        )
+    if pred_idx.min() < 0:
+        raise CLIError(f"{args.prediction!r}: negative onsets/epoch numbers.")
+    n_epochs = int(pred_idx.max()) + 1
     if reference.suffix.lower() == ".edf":
-        by_onset, positional = _reference_from_edf(reference, epoch_seconds), None
+        by_index = _reference_from_edf(reference, epoch_seconds, origin, n_epochs, counts)
+        positional = None
     else:
-        by_onset, positional = _reference_from_csv(reference)
+        by_index, positional = _reference_from_csv(reference, epoch_seconds, origin, n_epochs,
+                                                   counts)
     y_pred = pred.stage
-    if by_onset is not None and pred.onset_s is not None:
-        keyed = {round(k / epoch_seconds): v for k, v in by_onset.items()}
-        pred_keys = {round(o / epoch_seconds) for o in pred.onset_s}
-        y_ref = np.asarray([keyed.get(round(o / epoch_seconds)) for o in pred.onset_s],
-                           dtype=object)
-        n_unmatched = sum(1 for k, v in keyed.items() if v is not None and k not in pred_keys)
+    if by_index is not None:
+        y_ref = np.asarray([by_index.get(int(k)) for k in pred_idx], dtype=object)
+        pred_keys = set(pred_idx.tolist())
+        n_unmatched = sum(1 for k, v in by_index.items() if v is not None and k not in pred_keys)
         if n_unmatched:
-            _note(f"{n_unmatched} scored reference epoch(s) have no predicted epoch (beyond "
-                  "the end of the prediction or between its onsets) and are left out.")
+            counts["reference_epochs_between_predicted_onsets"] = n_unmatched
     else:
         if len(positional) != len(y_pred):
             raise CLIError(
                 f"prediction has {len(y_pred)} epochs but the reference has {len(positional)} "
                 "and there are no onsets to align them."
             )
-        y_ref = np.asarray(positional, dtype=object)
+        y_ref = positional
     keep = np.asarray([r is not None for r in y_ref])
     n_left_out = int((~keep).sum())
     if n_left_out:
-        _note(f"{n_left_out} of {len(y_pred)} predicted epochs have no reference stage "
-              "(unscored, movement, or outside the reference) and are left out.")
+        counts["predicted_epochs_without_reference"] = n_left_out
+    for key, text in (
+        ("predicted_epochs_without_reference",
+         "predicted epoch(s) have no reference stage (unscored, movement, or outside the "
+         "reference) and are left out"),
+        ("reference_epochs_outside_prediction",
+         "scored reference epoch(s) lie beyond the prediction (or before its start) and are "
+         "left out"),
+        ("reference_epochs_between_predicted_onsets",
+         "scored reference epoch(s) fall between the prediction's onsets and are left out"),
+        ("duplicated_reference_epochs",
+         "reference epoch(s) are scored twice with the same stage (overlapping or repeated "
+         "annotations); each is counted once"),
+        ("zero_duration_annotations", "zero-length stage annotation(s) are ignored"),
+    ):
+        if counts.get(key):
+            _note(f"{counts[key]} {text}.")
     if not keep.any():
         raise CLIError("no epoch of the prediction has a reference stage; check the files.")
     y_ref = y_ref[keep].astype(str)
@@ -695,13 +1032,15 @@ def cmd_evaluate(args):
     cm, labels = sleep_confusion_matrix(y_ref, y_pred)
     f1 = per_class_f1(y_ref, y_pred)
     print(f"{PROG} evaluate: {len(y_ref)} epochs of {epoch_seconds:g} s compared")
+    print("left out: " + (", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+                          if counts else "nothing"))
     for name in ("accuracy", "macro_f1", "kappa", "gmean"):
         print(f"{name:>10s}  {scores[name]:.3f}")
     print("per-class F1: " + ", ".join(f"{k} {v:.3f}" for k, v in f1.items()))
     print("confusion matrix (rows = reference, columns = predicted):")
     print(_matrix_text(cm, labels))
-    results = {"n_epochs": len(y_ref), "n_left_out": n_left_out, "scores": scores,
-               "per_class_f1": f1,
+    results = {"n_epochs": len(y_ref), "n_left_out": n_left_out, "left_out": counts,
+               "scores": scores, "per_class_f1": f1,
                "confusion_matrix": {"labels": [str(v) for v in labels], "counts": cm.tolist()}}
     if vocabulary is not None:
         stats_ref = sleep_statistics(y_ref, epoch_seconds=epoch_seconds, stages=vocabulary)
@@ -714,7 +1053,8 @@ def cmd_evaluate(args):
             print(f"{k:<22}{_fmt(stats_ref[k], 2):>12}{_fmt(stats_pred[k], 2):>12}")
         results["statistics"] = {"reference": stats_ref, "predicted": stats_pred}
     if args.json:
-        _write_json(args.json, results)
+        with _writing(f"--json {args.json!r}"):
+            _write_json(args.json, results)
     return results
 
 
@@ -725,72 +1065,98 @@ def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    writes = argparse.ArgumentParser(add_help=False)
+    writes.add_argument("--overwrite", action="store_true",
+                        help="replace output files that already exist (refused otherwise; an "
+                             "input file is never replaced)")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Automatic sleep staging with scikit-learn pipelines and deep networks.",
     )
     from ._version import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("demo", parents=[common],
+    p = sub.add_parser("demo", parents=[common, writes],
                        help="cross-validated staging on synthetic PSG (the main example)",
                        description=cmd_demo.__doc__)
-    p.add_argument("--n-subjects", type=int, default=6, help="synthetic subjects (default 6)")
-    p.add_argument("--n-epochs", type=int, default=120, help="epochs per subject (default 120)")
-    p.add_argument("--folds", type=int, default=3, help="GroupKFold splits (default 3)")
+    p.add_argument("--n-subjects", type=_positive_int, default=6,
+                   help="synthetic subjects (default 6)")
+    p.add_argument("--n-epochs", type=_positive_int, default=120,
+                   help="epochs per subject (default 120)")
+    p.add_argument("--folds", type=_positive_int, default=3, help="GroupKFold splits (default 3)")
     p.add_argument("--model", default="bandpower-hgb", choices=model_names,
                    help="model to evaluate (default bandpower-hgb)")
     p.add_argument("--preset", choices=["human", "mouse"], default=None,
                    help="synthetic data preset (default: the model's)")
-    p.add_argument("--max-epochs", type=int, default=None,
+    p.add_argument("--max-epochs", type=_positive_int, default=None,
                    help="training epochs of a network (default 3; 1 with --quick)")
-    p.add_argument("--device", default="auto", help="network device: auto, cpu, cuda")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", type=_device, default="auto",
+                   help="network device: auto, cpu, cuda")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--quick", action="store_true",
                    help="tiny run: at most 3 subjects, 60 epochs each, 3 folds, 50 boosting "
                         "iterations (1 training epoch for networks)")
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--json", metavar="PATH", type=_nonempty,
+                   help="also write the results as JSON")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("train", parents=[common], help="train and save a model from EDF files")
+    p = sub.add_parser("train", parents=[common, writes],
+                       help="train and save a model from EDF files",
+                       description=cmd_train.__doc__ + " The model file is a zip archive "
+                       "(JSON + skops/safetensors) that loads without running code.")
     p.add_argument("data_dir", metavar="DATA_DIR", help="folder of EDF recordings + hypnograms")
-    p.add_argument("--out", required=True, metavar="MODEL", help="output model file (.joblib)")
+    p.add_argument("--out", required=True, metavar="MODEL", type=_nonempty,
+                   help="output model file (safe format: a zip archive, e.g. model.zip)")
     p.add_argument("--format", choices=["sleep-edf", "edf-labels"], default="sleep-edf",
                    help="sleep-edf: SC4ssN*-PSG.edf + *-Hypnogram.edf pairs; edf-labels: "
                         "<name>.edf + <name>.csv/.txt with one label per epoch")
-    p.add_argument("--channels", nargs="+", default=None, metavar="NAME",
+    p.add_argument("--channels", nargs="+", default=None, metavar="NAME", type=_nonempty,
                    help="channels to use, in order (default: Sleep-EDF's 4 / all)")
-    p.add_argument("--sfreq", type=float, default=None,
+    p.add_argument("--sfreq", type=_positive_float, default=None,
                    help="resample to this rate (default: 100 Hz for sleep-edf, native otherwise)")
-    p.add_argument("--epoch-seconds", type=float, default=None,
+    p.add_argument("--epoch-seconds", type=_positive_float, default=None,
                    help="epoch length (default 30 for sleep-edf; required for edf-labels)")
     p.add_argument("--model", default="bandpower-hgb", choices=model_names)
-    p.add_argument("--max-epochs", type=int, default=None, help="network training epochs")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-epochs", type=_positive_int, default=None,
+                   help="network training epochs")
+    p.add_argument("--device", type=_device, default="auto")
+    p.add_argument("--seed", type=_seed, default=0)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("stage", parents=[common], help="stage one EDF recording")
+    p = sub.add_parser(
+        "stage", parents=[common, writes], help="stage one EDF recording",
+        description=cmd_stage.__doc__ + " Model files in the safe format (written by "
+        "'sklearn-sleep train' and SleepStager.save) load without running code. Older "
+        "pickle/joblib model files can run arbitrary code when loaded and are refused "
+        "unless --trusted-model is given; use it only for files from sources you trust.")
     p.add_argument("recording", metavar="RECORDING.edf")
     p.add_argument("--model", default=None, metavar="MODEL",
-                   help="model saved by 'sklearn-sleep train' (required)")
-    p.add_argument("--out", required=True, metavar="HYPNOGRAM.csv",
+                   help="model saved by 'sklearn-sleep train' (required); safe format, "
+                        "loaded without running code")
+    p.add_argument("--trusted-model", action="store_true",
+                   help="allow a pickle/joblib model file (it can run arbitrary code: only "
+                        "for files you trust)")
+    p.add_argument("--out", required=True, metavar="HYPNOGRAM.csv", type=_nonempty,
                    help="hypnogram CSV (epoch, onset_s, stage)")
-    p.add_argument("--proba", metavar="PROBA.csv", help="also write per-epoch probabilities")
-    p.add_argument("--plot", metavar="PNG", help="also plot the hypnogram and hypnodensity")
+    p.add_argument("--proba", metavar="PROBA.csv", type=_nonempty,
+                   help="also write per-epoch probabilities")
+    p.add_argument("--plot", metavar="PNG", type=_nonempty,
+                   help="also plot the hypnogram and hypnodensity")
     p.set_defaults(func=cmd_stage)
 
-    p = sub.add_parser("evaluate", parents=[common],
-                       help="compare a predicted hypnogram with a reference")
+    p = sub.add_parser("evaluate", parents=[common, writes],
+                       help="compare a predicted hypnogram with a reference",
+                       description=cmd_evaluate.__doc__)
     p.add_argument("prediction", metavar="PRED.csv")
     p.add_argument("reference", metavar="REFERENCE", help="hypnogram CSV or *-Hypnogram.edf")
-    p.add_argument("--epoch-seconds", type=float, default=None,
+    p.add_argument("--epoch-seconds", type=_positive_float, default=None,
                    help="epoch length (default: from the prediction's onsets)")
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--json", metavar="PATH", type=_nonempty,
+                   help="also write the results as JSON")
     p.set_defaults(func=cmd_evaluate)
     return parser
 
@@ -799,13 +1165,14 @@ def main(argv=None):
     """Run ``sklearn-sleep`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
     Parses the arguments with :func:`build_parser` and runs the chosen sub-command
-    (``demo``, ``train``, ``stage`` or ``evaluate``). Errors are reported rather than
-    raised: bad input (a ``CLIError``, ``ValueError`` — which includes
-    ``ModelFileError`` and ``IncompatibleModelError`` — ``FileNotFoundError``,
-    ``FileExistsError``, ``IsADirectoryError`` or ``PermissionError``) prints the first
-    line of its message as ``sklearn-sleep: error: ...`` on stderr, unless ``--debug``
-    was given, in which case the exception propagates with its traceback. Other
-    exceptions always propagate.
+    (``demo``, ``train``, ``stage`` or ``evaluate``). Errors are reported, not raised:
+    any exception (bad input, unreadable or unwritable files, a full or read-only disk,
+    out of memory, invalid numbers in a header, ...) prints one line
+    ``sklearn-sleep: error: ...`` naming the file and the problem on stderr, unless
+    ``--debug`` was given, in which case the exception propagates with its traceback.
+    Warnings are printed as ``note:`` lines. Outputs are checked before any work:
+    an output that is an input or another output is refused, an existing one unless
+    ``--overwrite`` is given; the outputs of one run are written all-or-nothing.
 
     Parameters
     ----------
@@ -817,28 +1184,31 @@ def main(argv=None):
     -------
     status : int
         ``0`` on success (and for ``--help`` / ``--version``); ``2`` for a usage error
-        (reported by argparse) or bad input; ``130`` when interrupted with Ctrl-C
+        or any failure; ``130`` when interrupted with Ctrl-C
         (:class:`KeyboardInterrupt`).
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version or a usage error (status 2)
-        return int(exc.code or 0)
-    from .persistence import IncompatibleModelError, ModelFileError
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        _note(str(message).strip().splitlines()[0] if str(message).strip() else category.__name__)
 
     try:
-        args.func(args)
-    except (CLIError, ValueError, FileNotFoundError, FileExistsError, IsADirectoryError,
-            PermissionError, ModelFileError, IncompatibleModelError) as exc:
-        if args.debug:
-            raise
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 2
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.showwarning = show_warning
+            args.func(args)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback (see --debug)
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {_error_message(exc)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -43,13 +43,14 @@ References
 """
 
 import csv
+import io
 import numbers
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, check_outputs
 from .utils._stages import AASM_STAGES, MOUSE_STAGES, to_stage_codes
 
 __all__ = [
@@ -402,7 +403,7 @@ _PROBA_PREFIX = "p_"
 
 
 def write_hypnogram_csv(path, hypnogram, *, epoch_seconds=30, proba=None, classes=None,
-                        start_s=0.0):
+                        start_s=0.0, overwrite=False):
     """Write a hypnogram (and optionally per-epoch probabilities) to a CSV file, atomically.
 
     Parameters
@@ -420,6 +421,13 @@ def write_hypnogram_csv(path, hypnogram, *, epoch_seconds=30, proba=None, classe
         Class of each ``proba`` column (required with ``proba``).
     start_s : float, default=0.0
         Onset of the first epoch, in seconds from the record start.
+    overwrite : bool, default=False
+        Replace an existing file (MNE's convention: refused unless asked for).
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False.
 
     Notes
     -----
@@ -427,6 +435,7 @@ def write_hypnogram_csv(path, hypnogram, *, epoch_seconds=30, proba=None, classe
     for each class when ``proba`` is given. Probabilities use 6 decimals.
     """
     epoch_seconds = _check_epoch_seconds(epoch_seconds)
+    check_outputs([("hypnogram CSV", path)], overwrite=overwrite)
     hyp = np.asarray(hypnogram)
     if hyp.ndim != 1 or hyp.size == 0:
         raise ValueError(f"hypnogram must be a non-empty 1-D array, got shape {hyp.shape}.")
@@ -459,7 +468,8 @@ def read_hypnogram_csv(path):
     Parameters
     ----------
     path : str or path-like
-        CSV file with a header row. Required column: ``stage``. Optional: ``epoch``,
+        CSV file with a header row, UTF-8 (a byte-order mark is ignored) or, failing
+        that, Latin-1. Required column: ``stage``. Optional: ``epoch``,
         ``onset_s`` (default ``epoch * epoch_seconds`` is not assumed: without
         ``onset_s`` the epoch length is unknown) and ``p_<class>`` probability columns.
 
@@ -480,16 +490,16 @@ def read_hypnogram_csv(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Hypnogram file not found: {str(path)!r}.")
-    import io
-
-    from .datasets._validation import read_text
-
-    # UTF-8 with or without a byte-order mark; other bytes raise a ValueError naming
-    # the file and the line
-    with io.StringIO(read_text(path, what="hypnogram CSV"), newline="") as f:
-        reader = csv.DictReader(f)
-        fields = [c.strip() for c in (reader.fieldnames or [])]
-        rows = list(reader)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is dropped
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # every byte is a Latin-1 character; stages are ASCII
+    if "\x00" in text:
+        raise ValueError(f"{str(path)!r} is not a text CSV file (it contains NUL bytes).")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    fields = [c.strip() for c in (reader.fieldnames or [])]
+    rows = list(reader)
     if "stage" not in fields:
         raise ValueError(
             f"{str(path)!r} has no 'stage' column (columns: {fields}); expected "

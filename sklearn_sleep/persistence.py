@@ -8,41 +8,47 @@ preprocessing transformers and a classifier, or a network classifier) in a
 :class:`SleepStager` that records the input contract, checks it at prediction time and
 saves itself with the library versions it was trained with.
 
-Two ways to persist a model
----------------------------
+Model files that cannot run code
+--------------------------------
 
-1. ``stager.save("model.joblib")`` and ``load_model("model.joblib")``: the file is a
-   :mod:`joblib` dump of a dict ``{"format": "sklearn_sleep.SleepStager",
-   "format_version": 1, "metadata": {...}, "model": stager}``. The metadata (JSON-able:
-   channel names, sampling rate, epoch length, samples per epoch, stage labels, the
-   estimator's parameters as text and the versions of sklearn_sleep, scikit-learn,
-   torch, skorch, numpy and Python) is checked on load: a different *major*
-   version of sklearn_sleep is refused, a different minor version gives a warning.
-   The file is written atomically. ``joblib.load`` on it also works and returns the dict.
-2. Plain ``joblib.dump(pipeline, "pipe.joblib")`` of any fitted estimator: this is
-   standard scikit-learn persistence and works for every estimator of the library
-   (network classifiers trained on CUDA unpickle on CPU-only machines). Nothing about
-   the input is recorded, so the caller has to feed the same channels, sampling rate
-   and epoch length. :func:`load_model` also reads such files (with a warning that no
-   metadata is available).
+``stager.save("model.zip")`` writes, atomically, a zip archive holding
 
-As with any pickle, only load files from sources you trust.
+* ``sklearn_sleep_model.json``: format name and version, the metadata (channel names,
+  sampling rate, epoch length, samples per epoch, stage labels, estimator type and
+  parameters as text, versions of sklearn_sleep, scikit-learn, torch, skorch, numpy and
+  Python) and the estimator's description;
+* ``estimator.skops`` for scikit-learn estimators (Pipelines of the library's
+  transformers and scikit-learn classifiers), written with :mod:`skops` (scikit-learn's
+  recommended secure format); or ``weights.safetensors`` for a network of
+  :mod:`sklearn_sleep.models`, whose class and ``get_params()`` are in the JSON.
+
+``load_model("model.zip")`` never unpickles: skops builds only types on a fixed list
+(classes of scikit-learn and sklearn_sleep, NumPy scalar types and ufuncs), networks
+are rebuilt only from the library's own classes, and weights are plain tensors. A
+different *major* version of sklearn_sleep is refused, a different minor version warns.
+
+Pickle/joblib files (``save(path, format="pickle")``, files of sklearn_sleep 0.1 and
+plain ``joblib.dump`` of an estimator) can run arbitrary code when loaded and are
+refused unless ``load_model(path, trusted=True)``: only for files from sources you
+trust.
 """
 
 import json
-import pickle
+import numbers
 import platform
 import sys
 import warnings
+import zipfile
 import zlib
 from pathlib import Path
 
 import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, check_outputs
 from ._version import __version__
 from .utils._validation import check_epochs, check_labels_match, check_sfreq
 
@@ -50,6 +56,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "IncompatibleModelError",
+    "PICKLE_FORMAT_VERSION",
     "ModelFileError",
     "SleepStager",
     "load_model",
@@ -58,8 +65,11 @@ __all__ = [
 
 #: Value of the ``"format"`` key of a saved model payload.
 FORMAT_NAME = "sklearn_sleep.SleepStager"
-#: Version of the payload layout; bumped when the layout changes.
-FORMAT_VERSION = 1
+#: Version of the safe (zip + JSON + skops/safetensors) layout; bumped when it changes.
+FORMAT_VERSION = 2
+#: Version of the legacy pickle/joblib payload (``save(..., format="pickle")``).
+PICKLE_FORMAT_VERSION = 1
+_JSON_MEMBER = "sklearn_sleep_model.json"
 
 
 class ModelFileError(ValueError):
@@ -335,33 +345,77 @@ class SleepStager(ClassifierMixin, BaseEstimator):
         return tags
 
     # ----------------------------------------------------------- persistence
-    def save(self, path, *, compress=3):
-        """Write the fitted model and its metadata to ``path`` (joblib, atomic).
+    def save(self, path, *, overwrite=False, format="safe", compress=3):
+        """Write the fitted model and its metadata to ``path`` (atomic).
 
         Parameters
         ----------
         path : str or path-like
-            Destination, conventionally ``*.joblib``. Written through a temporary file
-            in the same folder, so an interrupted save never leaves a partial file.
+            Destination (conventionally ``*.zip`` for the safe format, ``*.joblib`` for
+            ``format="pickle"``). Written through a temporary file in the same folder,
+            so an interrupted save never leaves a partial file.
+        overwrite : bool, default=False
+            Replace an existing file (MNE's convention: refused unless asked for).
+        format : {"safe", "pickle"}, default="safe"
+            ``"safe"``: a zip archive holding a JSON description (channels, sampling
+            rate, epoch length, labels, versions, estimator type) and the estimator,
+            stored with :mod:`skops` (scikit-learn parts) or as ``safetensors``
+            weights plus JSON parameters (a network of :mod:`sklearn_sleep.models`).
+            Loading it never unpickles, so it cannot run code. Estimators that this
+            format cannot describe (custom functions or network modules defined
+            outside the library) raise a ``ValueError`` saying so. ``"pickle"``: the
+            joblib file of sklearn_sleep <= 0.1 (anything picklable; loading it
+            needs ``load_model(path, trusted=True)``).
         compress : int, default=3
-            joblib (zlib) compression level, 0-9.
+            Compression level, 0-9 (zip deflate or joblib zlib).
 
         Returns
         -------
         path : pathlib.Path
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False.
+        ValueError
+            If ``format="safe"`` cannot store the estimator (see above).
         """
         check_is_fitted(self)
+        if format not in ("safe", "pickle"):
+            raise ValueError(f"format must be 'safe' or 'pickle', got {format!r}.")
+        if not (isinstance(compress, numbers.Integral) and 0 <= compress <= 9):
+            raise ValueError(f"compress must be an integer 0-9, got {compress!r}.")
+        path = Path(path)
+        check_outputs([("model file", path)], overwrite=overwrite)
         self.metadata_ = self._metadata()
-        payload = {
+        json.dumps(self.metadata_)  # the metadata must stay JSON-able
+        if format == "pickle":
+            payload = {
+                "format": FORMAT_NAME,
+                "format_version": PICKLE_FORMAT_VERSION,
+                "metadata": self.metadata_,
+                "model": self,
+            }
+            with atomic_write(path, "wb") as f:
+                joblib.dump(payload, f, compress=compress)
+            return path
+        from ._safe_model import encode_estimator
+
+        description, members = encode_estimator(self.estimator_)
+        document = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "metadata": self.metadata_,
-            "model": self,
+            "stager": {"ch_names": list(self.ch_names_), "sfreq": self.sfreq_,
+                       "epoch_seconds": self.epoch_seconds_},
+            "estimator": description,
         }
-        json.dumps(self.metadata_)  # the metadata must stay JSON-able
-        path = Path(path)
         with atomic_write(path, "wb") as f:
-            joblib.dump(payload, f, compress=compress)
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED,
+                                 compresslevel=compress) as archive:
+                archive.writestr(_JSON_MEMBER, json.dumps(document, indent=1))
+                for name, data in members.items():
+                    archive.writestr(name, data)
         return path
 
 
@@ -389,18 +443,83 @@ def _check_versions(metadata, path):
         )
 
 
-def read_model_metadata(path):
+def _is_zip(path):
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
+_MAX_JSON_BYTES = 16 * 2**20
+
+
+def _read_safe(path):
+    """Open a safe-format model file: returns (document, read_member) without running code."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(
+            f"Cannot read model file {str(path)!r}: it is truncated, corrupt or not a model "
+            f"file ({type(exc).__name__}: {exc})."
+        ) from exc
+    with archive:
+        names = archive.namelist()
+        if _JSON_MEMBER not in names:
+            raise ModelFileError(
+                f"{str(path)!r} is a zip archive but not a sklearn_sleep model file (no "
+                f"{_JSON_MEMBER!r} in it)."
+            )
+        members = {}
+        try:
+            info = archive.getinfo(_JSON_MEMBER)
+            if info.file_size > _MAX_JSON_BYTES:
+                raise ModelFileError(f"{str(path)!r}: model description is implausibly large.")
+            document = json.loads(archive.read(_JSON_MEMBER).decode("utf-8"))
+            for name in names:
+                if name != _JSON_MEMBER:
+                    members[name] = archive.read(name)
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError,
+                UnicodeDecodeError) as exc:
+            raise ModelFileError(
+                f"Cannot read model file {str(path)!r}: it is truncated or corrupt "
+                f"({type(exc).__name__}: {exc})."
+            ) from exc
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{str(path)!r} is not a sklearn_sleep model file.")
+
+    def read_member(name):
+        if name not in members:
+            raise ModelFileError(f"{str(path)!r} lacks its part {name!r} (corrupt file).")
+        return members[name]
+
+    return document, read_member
+
+
+def _refuse_pickle(path):
+    raise ModelFileError(
+        f"{str(path)!r} is a pickle/joblib model file (the format of sklearn_sleep 0.1 and of "
+        "plain joblib.dump). Loading a pickle can run arbitrary code, so it is refused by "
+        "default. If you trust where this file comes from, load it with "
+        "load_model(path, trusted=True) (command line: --trusted-model) and save it again "
+        "with stager.save(new_path) in the safe format."
+    )
+
+
+def read_model_metadata(path, *, trusted=False):
     """Return the metadata dict of a model saved with :meth:`SleepStager.save`.
 
-    The whole file is unpickled with :func:`joblib.load`, model included, so the classes
-    it refers to must be importable (and, as with any pickle, only read files from
-    sources you trust). Unlike :func:`load_model`, neither the format version nor the
-    sklearn_sleep version recorded in the file is checked.
+    For the safe format only the JSON description is read (no code can run). A
+    pickle/joblib file is unpickled whole, which needs ``trusted=True``. Unlike
+    :func:`load_model`, neither the format version nor the sklearn_sleep version
+    recorded in the file is checked.
 
     Parameters
     ----------
     path : str or path-like
         Model file written by :meth:`SleepStager.save`.
+    trusted : bool, default=False
+        Allow unpickling a pickle/joblib model file. Only for files from sources you
+        trust.
 
     Returns
     -------
@@ -417,50 +536,89 @@ def read_model_metadata(path):
         If ``path`` does not exist.
     ModelFileError
         (a ``ValueError``) naming the file when it cannot be read (truncated, corrupt,
-        not a joblib file, or referring to code that is not importable here), or when
-        it is not a SleepStager model file (e.g. a plain ``joblib.dump`` of an
-        estimator, which has no metadata).
+        not a model file), when it is a pickle and ``trusted`` is False, or when it is
+        not a SleepStager model file (e.g. a plain ``joblib.dump`` of an estimator,
+        which has no metadata).
     """
+    path = _check_model_path(path)
+    if _is_zip(path):
+        document, _ = _read_safe(path)
+        return document.get("metadata") or {}
+    if not trusted:
+        _refuse_pickle(path)
     payload = _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{str(path)!r} is not a SleepStager model file (no metadata).")
     return payload["metadata"]
 
 
+def _check_model_path(path):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Model file not found: {str(path)!r}.")
+    if path.is_dir():
+        raise IsADirectoryError(f"Model file {str(path)!r} is a folder.")
+    return path
+
+
 def _read_payload(path):
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Model file not found: {str(path)!r}.")
     try:
         return joblib.load(path)
-    except (EOFError, pickle.UnpicklingError, zlib.error, ValueError, KeyError, IndexError,
-            TypeError, OSError) as exc:
-        size = path.stat().st_size
-        raise ModelFileError(
-            f"Cannot read model file {str(path)!r} ({size} bytes): it is truncated, corrupt "
-            f"or not a joblib model file ({type(exc).__name__}: {exc})."
-        ) from exc
     except (ModuleNotFoundError, AttributeError) as exc:
         raise ModelFileError(
             f"Cannot load model file {str(path)!r}: it refers to code that is not available "
             f"here ({type(exc).__name__}: {exc}). Was it saved with other library versions "
             "or with a custom class that is not importable?"
         ) from exc
+    except MemoryError as exc:
+        raise ModelFileError(f"Cannot load model file {str(path)!r}: out of memory.") from exc
+    except Exception as exc:  # noqa: BLE001 - a (trusted) pickle can raise anything
+        size = path.stat().st_size
+        raise ModelFileError(
+            f"Cannot read model file {str(path)!r} ({size} bytes): it is truncated, corrupt "
+            f"or not a joblib model file ({type(exc).__name__}: {exc})."
+        ) from exc
 
 
-def load_model(path):
-    """Load a model written by :meth:`SleepStager.save` (or a plain joblib dump).
+def _check_fitted_stager(model, path):
+    try:
+        check_is_fitted(model)
+        check_is_fitted(model.estimator_)
+    except (NotFittedError, AttributeError) as exc:
+        raise ModelFileError(
+            f"{str(path)!r} holds an unfitted model ({exc}); train it before saving."
+        ) from exc
+    return model
+
+
+def load_model(path, *, trusted=False):
+    """Load a model written by :meth:`SleepStager.save`.
+
+    The default (safe) format is a zip archive with a JSON description and the
+    estimator stored with :mod:`skops` (scikit-learn parts, checked against a fixed
+    list of trusted scikit-learn, sklearn_sleep and NumPy types) or as ``safetensors``
+    weights (a network of :mod:`sklearn_sleep.models`, rebuilt from its JSON
+    parameters). **Loading it never unpickles, so a model file from an untrusted source
+    cannot run code**: a file referring to anything else is refused with a
+    :class:`ModelFileError`.
+
+    Pickle/joblib files (``save(..., format="pickle")``, sklearn_sleep 0.1 files and
+    plain ``joblib.dump`` of an estimator) can run arbitrary code when loaded; they are
+    refused unless ``trusted=True``.
 
     Parameters
     ----------
     path : str or path-like
         Model file.
+    trusted : bool, default=False
+        Allow unpickling a pickle/joblib file. Only for files from sources you trust.
 
     Returns
     -------
     model : SleepStager or estimator
-        The :class:`SleepStager`; for a plain ``joblib.dump`` of an estimator, that
-        estimator (with a warning: there is no metadata to check input against).
+        The :class:`SleepStager`; for a trusted plain ``joblib.dump`` of an estimator,
+        that estimator (with a warning: there is no metadata to check input against).
 
     Raises
     ------
@@ -468,30 +626,42 @@ def load_model(path):
         If ``path`` does not exist.
     ModelFileError
         (a ``ValueError``) naming the file when it is truncated, corrupt, not a model
-        file, or of an unknown newer format version.
+        file, of an unknown newer format version, refers to untrusted code, holds an
+        unfitted model, or is a pickle and ``trusted`` is False.
     IncompatibleModelError
         (a ``ValueError``) when the file was saved by another major version of
         sklearn_sleep. A different minor version only warns.
 
     Notes
     -----
-    Network classifiers trained on a GPU load on machines without CUDA: their weights
-    are mapped to the CPU on unpickling.
+    Network classifiers trained on a GPU load on machines without CUDA (the weights
+    are read onto the CPU).
     """
+    path = _check_model_path(path)
+    if _is_zip(path):
+        return _load_safe(path)
+    if not trusted:
+        _refuse_pickle(path)
     payload = _read_payload(path)
     if isinstance(payload, dict) and payload.get("format") == FORMAT_NAME:
         version = payload.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if not isinstance(version, int) or version > PICKLE_FORMAT_VERSION:
             raise ModelFileError(
                 f"{str(path)!r} uses model format version {version!r}; this sklearn_sleep "
-                f"({__version__}) reads up to version {FORMAT_VERSION}. Upgrade sklearn_sleep."
+                f"({__version__}) reads up to version {PICKLE_FORMAT_VERSION} for pickle "
+                "files. Upgrade sklearn_sleep."
             )
         _check_versions(payload.get("metadata") or {}, path)
         model = payload.get("model")
         if not isinstance(model, SleepStager):
             raise ModelFileError(f"{str(path)!r} has no SleepStager under 'model'.")
-        return model
+        return _check_fitted_stager(model, path)
     if hasattr(payload, "predict"):
+        try:
+            check_is_fitted(payload)
+        except (NotFittedError, TypeError) as exc:
+            raise ModelFileError(f"{str(path)!r} holds an unfitted "
+                                 f"{type(payload).__name__}.") from exc
         warnings.warn(
             f"{str(path)!r} holds a plain {type(payload).__name__} without metadata; the "
             "channels, sampling rate and epoch length of the input cannot be checked.",
@@ -502,3 +672,50 @@ def load_model(path):
     raise ModelFileError(
         f"{str(path)!r} does not contain a model (found a {type(payload).__name__})."
     )
+
+
+def _load_safe(path):
+    from ._safe_model import decode_estimator
+
+    document, read_member = _read_safe(path)
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 2:
+        raise ModelFileError(
+            f"{str(path)!r} uses model format version {version!r}; this sklearn_sleep "
+            f"({__version__}) reads safe model files of version 2 to {FORMAT_VERSION}. "
+            "Upgrade sklearn_sleep."
+        )
+    metadata = document.get("metadata")
+    settings = document.get("stager")
+    if not isinstance(metadata, dict) or not isinstance(settings, dict):
+        raise ModelFileError(f"{str(path)!r}: model description lacks metadata/settings.")
+    _check_versions(metadata, path)
+    try:
+        estimator = decode_estimator(document.get("estimator"), read_member, path=str(path))
+        stager = SleepStager(clone(estimator), ch_names=settings.get("ch_names"),
+                             sfreq=settings.get("sfreq"),
+                             epoch_seconds=settings.get("epoch_seconds"))
+        ch_names, sfreq, epoch_seconds, n_times = stager._validate_settings()
+    except ModelFileError:
+        raise
+    except MemoryError as exc:
+        raise ModelFileError(f"Cannot load model file {str(path)!r}: out of memory.") from exc
+    except Exception as exc:  # noqa: BLE001 - skops/torch raise many types on bad files
+        raise ModelFileError(
+            f"Cannot load model file {str(path)!r}: {type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        ) from exc
+    try:
+        check_is_fitted(estimator)
+    except (NotFittedError, TypeError) as exc:
+        raise ModelFileError(f"{str(path)!r} holds an unfitted "
+                             f"{type(estimator).__name__}.") from exc
+    if not hasattr(estimator, "classes_"):
+        raise ModelFileError(f"{str(path)!r}: the stored estimator is not a classifier.")
+    stager.ch_names_, stager.sfreq_ = ch_names, sfreq
+    stager.epoch_seconds_, stager.n_times_ = epoch_seconds, n_times
+    stager.estimator_ = estimator
+    stager.classes_ = np.asarray(estimator.classes_)
+    stager.n_features_in_ = len(ch_names)
+    stager.metadata_ = metadata
+    return stager

@@ -176,39 +176,89 @@ def test_stager_fit_checks_shape():
 
 
 # ---------------------------------------------------------------------- save / load
-def test_save_load_round_trip(tmp_path):
+def make_safe_stager():
+    """A stager of library transformers and scikit-learn parts only (safe format)."""
+    from sklearn_sleep.features import BandPowerFeatures
+
+    bands = {"delta": (0.5, 4), "theta": (4, 8), "alpha": (8, 12), "sigma": (12, 16),
+             "beta": (16, 24)}
+    features = BandPowerFeatures(sfreq=SFREQ, bands=bands, window_seconds=1.0, ch_names=CH)
+    pipe = make_pipeline(features, StandardScaler(), LogisticRegression())
+    return SleepStager(pipe, ch_names=CH, sfreq=SFREQ, epoch_seconds=EPOCH_S)
+
+
+def test_safe_save_load_round_trip(tmp_path):
+    import json
+    import zipfile
+
     X, y = make_data()
-    stager = make_stager().fit(X, y)
-    path = stager.save(tmp_path / "model.joblib")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib"]
+    stager = make_safe_stager().fit(X, y)
+    path = stager.save(tmp_path / "model.zip")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.zip"]
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == ["estimator.skops", "sklearn_sleep_model.json"]
+        doc = json.loads(archive.read("sklearn_sleep_model.json"))
+    assert doc["format"] == FORMAT_NAME and doc["format_version"] == persistence.FORMAT_VERSION
+    assert doc["estimator"]["kind"] == "skops"
     loaded = load_model(path)
     assert isinstance(loaded, SleepStager)
-    np.testing.assert_array_equal(loaded.predict(X), stager.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), stager.predict_proba(X))
+    assert loaded.ch_names_ == CH and loaded.sfreq_ == SFREQ and loaded.n_times_ == 100
     meta = read_model_metadata(path)
     assert meta["ch_names"] == CH and meta["sfreq"] == SFREQ and meta["n_times"] == 100
     assert meta["epoch_seconds"] == EPOCH_S and meta["classes"] == ["N2", "REM", "W"]
     assert {"sklearn_sleep", "scikit-learn", "torch", "numpy"} <= set(meta["versions"])
+    # an existing file is kept unless overwrite=True
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        stager.save(path)
+    stager.save(path, overwrite=True)
+
+
+def test_safe_save_refuses_custom_code(tmp_path):
+    X, y = make_data()
+    stager = make_stager().fit(X, y)  # FunctionTransformer(log_power): a test function
+    with pytest.raises(ValueError, match="format='pickle'"):
+        stager.save(tmp_path / "model.zip")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pickle_format_round_trip_needs_trusted(tmp_path):
+    X, y = make_data()
+    stager = make_stager().fit(X, y)
+    path = stager.save(tmp_path / "model.joblib", format="pickle")
+    with pytest.raises(ModelFileError, match="trusted=True"):
+        load_model(path)
+    with pytest.raises(ModelFileError, match="trusted=True"):
+        read_model_metadata(path)
+    loaded = load_model(path, trusted=True)
+    np.testing.assert_array_equal(loaded.predict(X), stager.predict(X))
+    assert read_model_metadata(path, trusted=True)["ch_names"] == CH
     payload = joblib.load(path)  # plain joblib can read it too
     assert payload["format"] == FORMAT_NAME and payload["format_version"] == 1
 
 
 def test_load_corrupt_truncated_and_missing(tmp_path):
     X, y = make_data()
-    path = make_stager().fit(X, y).save(tmp_path / "model.joblib")
+    path = make_safe_stager().fit(X, y).save(tmp_path / "model.zip")
     data = path.read_bytes()
-    truncated = tmp_path / "truncated.joblib"
+    truncated = tmp_path / "truncated.zip"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ModelFileError, match=r"truncated\.joblib.*truncated, corrupt"):
+    with pytest.raises(ModelFileError, match=r"truncated\.zip.*truncated"):
         load_model(truncated)
+    pickled = make_stager().fit(X, y).save(tmp_path / "model.joblib", format="pickle")
+    half = tmp_path / "half.joblib"
+    half.write_bytes(pickled.read_bytes()[: pickled.stat().st_size // 2])
+    with pytest.raises(ModelFileError, match=r"half\.joblib.*truncated, corrupt"):
+        load_model(half, trusted=True)
     garbage = tmp_path / "garbage.joblib"
     garbage.write_bytes(b"this is not a model" * 10)
     with pytest.raises(ModelFileError, match="garbage.joblib"):
-        load_model(garbage)
+        load_model(garbage, trusted=True)
     with pytest.raises(FileNotFoundError, match="missing.joblib"):
         load_model(tmp_path / "missing.joblib")
     joblib.dump({"weights": [1, 2]}, tmp_path / "dict.joblib")
     with pytest.raises(ModelFileError, match="does not contain a model"):
-        load_model(tmp_path / "dict.joblib")
+        load_model(tmp_path / "dict.joblib", trusted=True)
 
 
 def _payload_with_version(stager, version, path):
@@ -224,25 +274,30 @@ def test_version_checks(tmp_path, monkeypatch):
     stager = make_stager().fit(X, y)
     monkeypatch.setattr(persistence, "__version__", "1.4.2")
     with pytest.raises(IncompatibleModelError, match=r"sklearn_sleep 2\.0\.0.*major"):
-        load_model(_payload_with_version(stager, "2.0.0", tmp_path / "major.joblib"))
+        load_model(_payload_with_version(stager, "2.0.0", tmp_path / "major.joblib"),
+                   trusted=True)
     with pytest.warns(UserWarning, match=r"saved with sklearn_sleep 1\.3\.0"):
-        load_model(_payload_with_version(stager, "1.3.0", tmp_path / "minor.joblib"))
+        load_model(_payload_with_version(stager, "1.3.0", tmp_path / "minor.joblib"),
+                   trusted=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_model(_payload_with_version(stager, "1.4.0", tmp_path / "patch.joblib"))
+        load_model(_payload_with_version(stager, "1.4.0", tmp_path / "patch.joblib"),
+                   trusted=True)
     future = tmp_path / "future.joblib"
     joblib.dump({"format": FORMAT_NAME, "format_version": 99, "metadata": {}, "model": stager},
                 future)
     with pytest.raises(ModelFileError, match="format version 99"):
-        load_model(future)
+        load_model(future, trusted=True)
 
 
-def test_plain_joblib_pipeline_loads_with_warning(tmp_path):
+def test_plain_joblib_pipeline_loads_with_warning_when_trusted(tmp_path):
     X, y = make_data()
     pipe = make_stager().estimator.fit(X, y)
     joblib.dump(pipe, tmp_path / "pipe.joblib")
+    with pytest.raises(ModelFileError, match="arbitrary code"):
+        load_model(tmp_path / "pipe.joblib")
     with pytest.warns(UserWarning, match="without metadata"):
-        loaded = load_model(tmp_path / "pipe.joblib")
+        loaded = load_model(tmp_path / "pipe.joblib", trusted=True)
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
 
 
@@ -267,11 +322,71 @@ def test_network_stager_save_load_on_cpu(tmp_path):
     stager = SleepStager(_tiny_net(), ch_names=CH, sfreq=SFREQ, epoch_seconds=EPOCH_S)
     stager.fit(X, y)
     assert stager.score(X, y) > 0.9
-    path = stager.save(tmp_path / "net.joblib")
-    loaded = load_model(path)
+    with pytest.raises(ValueError, match=r"TinyNet.*format=.pickle"):
+        stager.save(tmp_path / "net.zip")  # TinyNet is a test class: pickle only
+    path = stager.save(tmp_path / "net.joblib", format="pickle")
+    loaded = load_model(path, trusted=True)
     np.testing.assert_allclose(loaded.predict_proba(X), stager.predict_proba(X), atol=1e-6)
     assert loaded.estimator_.device == "cpu"
-    assert "SleepNetClassifier" in read_model_metadata(path)["estimator_class"]
+    assert "SleepNetClassifier" in read_model_metadata(path, trusted=True)["estimator_class"]
+
+
+def test_library_network_safe_round_trip_identical(tmp_path):
+    from sklearn_sleep.models import ULWSleepNetClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 2, 300)).astype(np.float32)
+    y = np.array(["W", "N2", "REM"] * 8)
+    net = ULWSleepNetClassifier(max_epochs=1, batch_size=8, random_state=0, device="cpu")
+    stager = SleepStager(net, ch_names=["EEG", "EOG"], sfreq=100, epoch_seconds=3).fit(X, y)
+    path = stager.save(tmp_path / "net.zip")
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    loaded = load_model(path)
+    assert torch.equal(torch.rand(3), before)  # loading leaves the global RNG alone
+    np.testing.assert_array_equal(loaded.predict_proba(X), stager.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, stager.classes_)
+    assert loaded.estimator_.get_params()["lr"] == net.lr
+    # a network saved with device="cuda" loads on a machine without CUDA, on the CPU
+    if not torch.cuda.is_available():
+        stager.estimator_.__dict__["_device_request"] = "cuda"
+        cuda_path = stager.save(tmp_path / "cuda.zip")
+        on_cpu = load_model(cuda_path)
+        assert on_cpu.estimator_.device == "cpu"
+        np.testing.assert_array_equal(on_cpu.predict_proba(X), loaded.predict_proba(X))
+
+
+@pytest.mark.gpu
+def test_network_trained_on_cuda_safe_format_loads_on_cpu(tmp_path):
+    import subprocess
+    import sys
+
+    from sklearn_sleep.models import ULWSleepNetClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 2, 300)).astype(np.float32)
+    y = np.array(["W", "N2", "REM"] * 8)
+    net = ULWSleepNetClassifier(max_epochs=1, batch_size=8, random_state=0, device="cuda")
+    stager = SleepStager(net, ch_names=["EEG", "EOG"], sfreq=100, epoch_seconds=3).fit(X, y)
+    path = stager.save(tmp_path / "cuda.zip")
+    np.save(tmp_path / "X.npy", X)
+    expected = stager.predict_proba(X)
+    np.save(tmp_path / "expected.npy", expected)
+    code = (
+        "import sys, numpy as np; sys.path.insert(0, sys.argv[3]);"
+        "from sklearn_sleep.persistence import load_model;"
+        "m = load_model(sys.argv[1]); X = np.load(sys.argv[2]);"
+        "print(m.estimator_.device);"
+        "print(float(np.abs(m.predict_proba(X) - np.load(sys.argv[4])).max()))"
+    )
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "X.npy"),
+                          os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          str(tmp_path / "expected.npy")], env=env, capture_output=True,
+                         text=True, check=True, timeout=300).stdout.splitlines()
+    assert out[0] == "cpu"
+    assert float(out[1]) < 1e-4  # CPU vs CUDA kernels: close, not bit-identical
 
 
 @pytest.mark.gpu
@@ -282,13 +397,13 @@ def test_network_trained_on_cuda_loads_on_cpu(tmp_path):
     X, y = make_data()
     stager = SleepStager(_tiny_net("cuda"), ch_names=CH, sfreq=SFREQ, epoch_seconds=EPOCH_S)
     stager.fit(X, y)
-    path = stager.save(tmp_path / "cuda.joblib")
+    path = stager.save(tmp_path / "cuda.joblib", format="pickle")
     np.save(tmp_path / "X.npy", X)
     expected = stager.predict(X)
     code = (
         "import sys, numpy as np; sys.path.insert(0, sys.argv[3]);"
         "from sklearn_sleep.persistence import load_model;"
-        "m = load_model(sys.argv[1]); X = np.load(sys.argv[2]);"
+        "m = load_model(sys.argv[1], trusted=True); X = np.load(sys.argv[2]);"
         "print(m.estimator_.device); print(','.join(m.predict(X)))"
     )
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
@@ -297,3 +412,20 @@ def test_network_trained_on_cuda_loads_on_cpu(tmp_path):
                          check=True, timeout=300).stdout.splitlines()
     assert out[0] == "cpu"
     assert out[1].split(",") == expected.tolist()
+
+
+def test_bench_model_files_smoke(tmp_path):
+    import importlib
+    import json
+    import sys
+    from pathlib import Path
+
+    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(bench_dir) not in sys.path:
+        sys.path.insert(0, str(bench_dir))
+    bench = importlib.import_module("bench_model_files")
+    payload = bench.main(["--smoke", "--out-dir", str(tmp_path)])
+    rows = payload["rows"]
+    assert [r["format"] for r in rows] == ["safe", "pickle"]
+    assert all(r["identical_predict_proba"] for r in rows)
+    assert json.loads((tmp_path / "model_files.json").read_text())["rows"] == rows

@@ -1589,13 +1589,13 @@ LOAD_MODEL_BAD = [
 def test_load_model_bad_files(model_files, tmp_path, kind, exc, match):
     path = model_files.get(kind, tmp_path / "missing.joblib")
     with pytest.raises(exc, match=match):
-        load_model(path)
+        load_model(path, trusted=True)  # pickle files are refused without trusted=True
     assert issubclass(exc, (ValueError, FileNotFoundError))
 
 
 def test_load_model_plain_estimator_warns(model_files):
     with pytest.warns(UserWarning, match="without metadata"):
-        model = load_model(model_files["plain"])
+        model = load_model(model_files["plain"], trusted=True)
     assert hasattr(model, "predict")
 
 
@@ -1647,9 +1647,10 @@ CLI_BAD = [
                  "Model file not found", id="stage-missing-model"),
     pytest.param(["stage", "{psg}", "--model", "{truncated}", "--out", "{out}"],
                  "it is truncated, corrupt", id="stage-corrupt-model"),
-    pytest.param(["stage", "{psg}", "--model", "{other-major}", "--out", "{out}"],
+    pytest.param(["stage", "{psg}", "--model", "{other-major}", "--out", "{out}",
+                  "--trusted-model"],
                  "different major version", id="stage-incompatible-model"),
-    pytest.param(["stage", "{psg}", "--model", "{plain}", "--out", "{out}"],
+    pytest.param(["stage", "{psg}", "--model", "{plain}", "--out", "{out}", "--trusted-model"],
                  "not a SleepStager", id="stage-plain-model"),
     pytest.param(["stage", "{truncated-psg}", "--model", "{good}", "--out", "{out}"],
                  "EDF file is truncated", id="stage-truncated-edf"),

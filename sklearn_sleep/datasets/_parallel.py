@@ -21,7 +21,9 @@ Peak memory is therefore one copy of the epochs (on disk for a memmap) plus one
 recording per worker.
 """
 
+import contextlib
 import numbers
+import os
 import warnings
 from pathlib import Path
 
@@ -29,6 +31,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import Bunch
 
+from .._atomic import _temporary_beside, check_outputs
 from ..utils._stages import check_label_array
 from ..utils._validation import check_epochs
 
@@ -140,8 +143,24 @@ def _count(reader, transform, rec, index):
     return int(n)
 
 
+def _check_out(out, recordings, overwrite):
+    """Validate ``out`` before any reading: suffix, folder, inputs, existing file."""
+    filename = Path(out)
+    if filename.suffix != ".npy":
+        raise ValueError(f"out must be a path ending in '.npy', got {str(out)!r}.")
+    filename.parent.mkdir(parents=True, exist_ok=True)
+    inputs = []
+    for rec in recordings:
+        items = rec if isinstance(rec, (tuple, list)) else [rec]
+        inputs += [("recording", p) for p in items if isinstance(p, (str, Path))]
+    check_outputs([("out", filename)], inputs, overwrite=overwrite,
+                  overwrite_hint="overwrite=True (or delete the file)")
+    return filename
+
+
 def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=None,
-                          counts=None, dtype=np.float32, prefer=None, verbose=False):
+                          counts=None, dtype=np.float32, prefer=None, verbose=False,
+                          overwrite=False):
     """Read (and transform) many recordings in parallel into ONE preallocated array.
 
     Parameters
@@ -162,8 +181,12 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
         (loky) that open the ``.npy`` file in ``r+`` mode; with ``out=None`` they are
         threads writing into the shared in-memory array.
     out : str, Path or None, default=None
-        Path of a ``.npy`` file to create (overwritten) and fill; ``X`` is then a
-        read/write :class:`numpy.memmap` on it. ``None`` keeps ``X`` in memory.
+        Path of a ``.npy`` file to create and fill; ``X`` is then a read/write
+        :class:`numpy.memmap` on it. ``None`` keeps ``X`` in memory. The file is
+        written under a temporary name beside ``out`` and renamed onto it only when
+        every recording has been written: a failure leaves no partial (all-zero)
+        ``.npy`` and keeps a previous ``out`` as it was. ``out`` must not be one of
+        the recordings' files.
     transform : callable, transformer or None, default=None
         Applied to each recording's ``X`` (after reading, before writing): an object
         with ``fit_transform`` (fitted per recording, e.g. per-recording scaling), one
@@ -182,6 +205,8 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
         The first (counting) pass always uses threads.
     verbose : bool or int, default=False
         joblib verbosity.
+    overwrite : bool, default=False
+        Replace an existing ``out`` (MNE's convention: refused unless asked for).
 
     Returns
     -------
@@ -194,8 +219,11 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
 
     Raises
     ------
+    FileExistsError
+        If ``out`` exists and ``overwrite`` is False (checked before any reading).
     ValueError
-        If no recording is given, all recordings are empty, a reader's epoch count
+        If ``out`` is one of the recordings' files, no recording is given, all
+        recordings are empty, a reader's epoch count
         disagrees with the first pass, recordings differ in epoch shape, channel
         names or sampling rate, or the reader (or the transform) returns complex,
         non-numeric or NaN/infinite epochs (the message gives the recording, the
@@ -211,6 +239,8 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
     if prefer == "processes" and out is None:
         raise ValueError("prefer='processes' needs out=<path.npy>: worker processes cannot "
                          "write into an in-memory array.")
+    if out is not None:
+        out = _check_out(out, recordings, overwrite)
     parallel = Parallel(n_jobs=n_jobs, verbose=int(verbose))
 
     # ---- pass 1: epoch counts -------------------------------------------------------
@@ -237,45 +267,57 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
     X0, meta0 = _read_one(reader, transform, recordings[first], first, counts[first])
     shape = (total,) + X0.shape[1:]
     if out is not None:
-        filename = Path(out)
-        if filename.suffix != ".npy":
-            raise ValueError(f"out must be a path ending in '.npy', got {str(out)!r}.")
-        filename.parent.mkdir(parents=True, exist_ok=True)
+        # written beside ``out`` under a temporary name, renamed only when complete
+        filename = _temporary_beside(out, suffix=".npy")
         X = np.lib.format.open_memmap(filename, mode="w+", dtype=dtype, shape=shape)
     else:
         filename = None
         X = np.empty(shape, dtype=dtype)
-    X[offsets[first]:offsets[first + 1]] = X0
-    del X0
-    metas = {first: meta0}
+    try:
+        X[offsets[first]:offsets[first + 1]] = X0
+        del X0
+        metas = {first: meta0}
 
-    rest = todo[1:]
-    if rest:
-        if filename is not None and prefer != "threads":
+        rest = todo[1:]
+        if rest:
+            if filename is not None and prefer != "threads":
+                X.flush()
+                results = parallel(
+                    delayed(_work_memmap)(reader, transform, recordings[i], i, counts[i],
+                                          str(filename), int(offsets[i]))
+                    for i in rest)
+            else:
+                results = Parallel(n_jobs=n_jobs, verbose=int(verbose), require="sharedmem")(
+                    delayed(_work_shared)(reader, transform, recordings[i], i, counts[i], X,
+                                          int(offsets[i]))
+                    for i in rest)
+            metas.update(zip(rest, results))
+
+        # ---- consistency of channels / rates --------------------------------------------
+        ref = metas[first]
+        for i in rest:
+            m = metas[i]
+            if (m.ch_names is not None and ref.ch_names is not None
+                    and m.ch_names != ref.ch_names):
+                raise ValueError(f"{m.name}: channels {m.ch_names} differ from {ref.name}'s "
+                                 f"{ref.ch_names}.")
+            if (m.sfreq is not None and ref.sfreq is not None
+                    and float(m.sfreq) != float(ref.sfreq)):
+                raise ValueError(f"{m.name}: sampling rate {m.sfreq} Hz differs from "
+                                 f"{ref.name}'s {ref.sfreq} Hz; resample to a common rate "
+                                 "first.")
+        if filename is not None:
             X.flush()
-            results = parallel(
-                delayed(_work_memmap)(reader, transform, recordings[i], i, counts[i],
-                                      str(filename), int(offsets[i]))
-                for i in rest)
-        else:
-            results = Parallel(n_jobs=n_jobs, verbose=int(verbose), require="sharedmem")(
-                delayed(_work_shared)(reader, transform, recordings[i], i, counts[i], X,
-                                      int(offsets[i]))
-                for i in rest)
-        metas.update(zip(rest, results))
-
-    # ---- consistency of channels / rates ------------------------------------------------
-    ref = metas[first]
-    for i in rest:
-        m = metas[i]
-        if m.ch_names is not None and ref.ch_names is not None and m.ch_names != ref.ch_names:
-            raise ValueError(f"{m.name}: channels {m.ch_names} differ from {ref.name}'s "
-                             f"{ref.ch_names}.")
-        if m.sfreq is not None and ref.sfreq is not None and float(m.sfreq) != float(ref.sfreq):
-            raise ValueError(f"{m.name}: sampling rate {m.sfreq} Hz differs from {ref.name}'s "
-                             f"{ref.sfreq} Hz; resample to a common rate first.")
-    if filename is not None:
-        X.flush()
+            del X
+            os.replace(filename, out)  # complete: only now does ``out`` change
+            filename = Path(out)
+            X = np.load(filename, mmap_mode="r+")
+    except BaseException:
+        if filename is not None and filename != Path(out):
+            X = None  # close the memmap before removing its file
+            with contextlib.suppress(OSError):
+                os.unlink(filename)
+        raise
 
     y = np.empty(total, dtype=object)
     groups = None
