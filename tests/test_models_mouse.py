@@ -496,3 +496,41 @@ def test_cnn_learns_synthetic_mouse_psg():
     test = bunch.groups == bunch.groups[-1]  # leave one mouse out
     clf = _classifier("cnn", max_epochs=6, lr=1e-2).fit(X[~test], bunch.y[~test])
     assert clf.score(X[test], bunch.y[test]) > 0.7  # majority class is ~50 %
+
+
+def _run_loso_benchmark_smoke(tmp_path, networks):
+    """benchmarks/bench_mouse_loso.py --smoke runs, labels its data synthetic and its
+    pooled accuracy agrees with the per-mouse accuracies."""
+    import importlib
+    import json
+    import sys
+    from pathlib import Path
+
+    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(bench_dir) not in sys.path:
+        sys.path.insert(0, str(bench_dir))
+    bench = importlib.import_module("bench_mouse_loso")
+    payload = bench.main(["--smoke", "--device", "cpu", "--out-dir", str(tmp_path),
+                          "--networks", *networks])
+    written = json.loads((tmp_path / "mouse_loso_smoke.json").read_text())
+    assert written["synthetic"] is True and written["results"].keys() == payload["results"].keys()
+    assert "SYNTHETIC" in (tmp_path / "mouse_loso_smoke.md").read_text()
+    for name, res in payload["results"].items():
+        per_mouse = res["per_mouse"]
+        assert len(per_mouse) == 2 and res["folds_run"] == 2
+        n = np.array([m["n_test"] for m in per_mouse])
+        acc = np.array([m["accuracy"] for m in per_mouse])
+        assert res["pooled"]["accuracy"] == pytest.approx(np.sum(n * acc) / n.sum())
+        assert res["mean_accuracy"] == pytest.approx(acc.mean())
+        assert res["recipe"]["lr"] == (0.1 if name == "transformer" else 0.01)
+    assert list(payload["results"]) == networks
+    assert payload["results"]["cnn"]["paper"]["mean_accuracy"] == 0.855
+
+
+def test_mouse_loso_benchmark_smoke(tmp_path):
+    _run_loso_benchmark_smoke(tmp_path, ["cnn"])
+
+
+@pytest.mark.slow
+def test_mouse_loso_benchmark_smoke_all_networks(tmp_path):
+    _run_loso_benchmark_smoke(tmp_path, ["cnn", "cnn-attention", "transformer"])
