@@ -107,7 +107,15 @@ def _scheduler(clf, name):
     return policy if isinstance(policy, str) else policy.__name__
 
 
+def _is_pairs(value):
+    return (isinstance(value, (tuple, list)) and len(value) > 0
+            and all(isinstance(v, (tuple, list)) and len(v) == 2 and isinstance(v[0], str)
+                    for v in value))
+
+
 def _same(documented, actual):
+    if isinstance(documented, dict) and _is_pairs(actual):  # stage-keyed pairs
+        actual = dict(actual)
     if isinstance(actual, dict) and isinstance(documented, dict):
         return {str(k): float(v) for k, v in actual.items()} == {
             str(k): float(v) for k, v in documented.items()}
@@ -166,3 +174,7 @@ def test_parser_catches_a_wrong_default():
     assert _scheduler(clf, "lr_scheduler") == "OneCycleLR"
     assert not _same({"W": 1.0, "N1": 1.8, "N2": 1.0, "N3": 1.25, "REM": 1.0},
                      (1.0, 1.80, 1.0, 1.25, 1.20))
+    weights = {"W": 1.0, "N1": 1.8, "N2": 1.0, "N3": 1.25, "REM": 1.2}
+    assert _same(weights, (1.0, 1.80, 1.0, 1.25, 1.20))
+    assert _same(weights, tuple(weights.items()))
+    assert _same(weights, dict(weights))
