@@ -78,7 +78,17 @@ PUBLISHED = {
         "edf20": _entry("PAPER", "Lin et al., IEEE JBHI 2025 ('Sleep-EDF-SC')", macro_f1=0.845, f1_N1=0.602),
         "edf78": _entry("PAPER", "Lin et al., IEEE JBHI 2025 ('Sleep-EDF-X', protocol unclear)", macro_f1=0.896, f1_N1=0.583),
     },
-    "mmasleepnet": {},  # Front. Neurosci. 2022 tables not retrieved (NETWORKS.md §1.10)
+    "mmasleepnet": {
+        # Table 3 of the paper, seed 001 (NETWORKS.md §1.10); G-mean = the paper's "MGm".
+        # The official script keeps the best *test-fold* checkpoint (optimistic).
+        "edf20": _entry(
+            "PAPER", "Zheng et al., Front. Neurosci. 2022, Table 3 (seed 001)",
+            accuracy=0.8730, macro_f1=0.8265, kappa=0.8263, gmean=0.8167,
+            f1_W=0.9220, f1_N1=0.5475, f1_N2=0.8970, f1_N3=0.9020, f1_REM=0.8641,
+        ),
+        "edf78": _entry("PAPER", "Zheng et al., Front. Neurosci. 2022, Table 3 (seed 001)",
+                        accuracy=0.8267, macro_f1=0.7760, kappa=0.7612),
+    },
     "classical-vdd2022": {
         "edf20": _entry("PAPER", "Van Der Donckt et al. 2022, arXiv 2207.07753 (abstract)", macro_f1=0.810),
         "edf78": _entry("PAPER", "Van Der Donckt et al. 2022, arXiv 2207.07753 (abstract)", macro_f1=0.775),

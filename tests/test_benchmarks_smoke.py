@@ -35,7 +35,11 @@ def test_published_numbers_have_provenance():
     published = _load("published")
     assert published.published_for("ulw-sleepnet", "edf20")["accuracy"] == pytest.approx(0.869)
     assert published.published_for("bandpower-hgb", "edf20")["macro_f1"] == pytest.approx(0.810)
-    assert published.published_for("mmasleepnet", "edf20") == {}
+    mma = published.published_for("mmasleepnet", "edf20")  # NETWORKS.md 1.10, Table 3
+    assert (mma["accuracy"], mma["macro_f1"], mma["kappa"]) == (0.8730, 0.8265, 0.8263)
+    assert mma["tag"] == "PAPER"
+    assert published.published_for("mmasleepnet", "edf78")["accuracy"] == pytest.approx(0.8267)
+    assert published.published_for("mouse-cnn", "edf20") == {}
     for model, per_dataset in published.PUBLISHED.items():
         for dataset, entry in per_dataset.items():
             assert entry["tag"] in {"PAPER", "MEMORY", "CODE"}, (model, dataset)

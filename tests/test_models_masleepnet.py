@@ -103,6 +103,49 @@ def test_parameter_count_against_networks_md_estimate():
     assert total == mfem + lstm + attention + head + fusion
 
 
+def _branch_count(in_ch, k1, k2, se=True):
+    """One MFEM branch: bias-free convs in_ch->64->128->128, 3 BatchNorms, SE (no bias)."""
+    convs = in_ch * 64 * k1 + 64 * 128 * k2 + 128 * 128 * k2
+    return convs + 2 * (64 + 128 + 128) + (2 * 128 * 8 if se else 0)
+
+
+def test_ablation_parameter_counts():
+    """Every ablation of the paper (No-MSConv, No-SE, EEG-Only) and the two alternative
+    readings (concat-SE fusion, separate EEG branches), counted layer by layer."""
+    lstm = 2 * (4 * 128 * (128 + 128) + 8 * 128)  # BiLSTM 128 -> 128 per direction
+    attention = 256 * 128 + 128 + 128
+    head = 256 * 64 + 64 + 64 * 5 + 5
+
+    def fusion(m):  # weighted-sum fusion: Linear(M, M)
+        return m * m + m
+
+    def local(in_ch, se=True):
+        return _branch_count(in_ch, 50, 8, se)
+
+    def glob(in_ch, se=True):
+        return _branch_count(in_ch, 400, 7, se)
+
+    full = local(2) + glob(2) + 2 * (local(1) + glob(1)) + fusion(3) + lstm + attention + head
+    no_msconv = local(2) + 2 * local(1) + fusion(3) + lstm + attention + head
+    no_se = (local(2, False) + glob(2, False) + 2 * (local(1, False) + glob(1, False))
+             + fusion(3) + lstm + attention + head)
+    eeg_only = local(2) + glob(2) + fusion(1) + lstm + attention + head
+    # concat-SE fusion: SE over 3 x 128 channels (r = 16, no bias); the BiLSTM reads 384
+    concat_lstm = 2 * (4 * 128 * (3 * 128 + 128) + 8 * 128)
+    concat = (local(2) + glob(2) + 2 * (local(1) + glob(1)) + 2 * 384 * 24 + concat_lstm
+              + attention + head)
+    # separate Fpz-Cz / Pz-Oz branches: 4 single-channel modalities
+    separate = 4 * (local(1) + glob(1)) + fusion(4) + lstm + attention + head
+    assert (full, no_msconv, no_se, eeg_only) == (1_551_249, 924_689, 1_538_961, 745_607)
+    assert n_params(MASleepNet()) == full
+    assert n_params(MASleepNet(use_global_branch=False)) == no_msconv
+    assert n_params(MASleepNet(use_se=False)) == no_se
+    assert n_params(MASleepNet(modalities="eeg")) == eeg_only
+    assert n_params(MASleepNet(modalities="eeg", n_chans=2)) == eeg_only
+    assert n_params(MASleepNet(fusion="concat_se")) == concat == 1_831_813
+    assert n_params(MASleepNet(eeg_branches="separate")) == separate == 1_925_273
+
+
 def test_ablation_switches():
     x = torch.randn(2, 4, 3000)
     full = n_params(MASleepNet())

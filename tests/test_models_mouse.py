@@ -21,20 +21,64 @@ from sklearn_sleep.models import (
     MouseTransformer,
     MouseTransformerClassifier,
 )
-from sklearn_sleep.models._mouse_blocks import log_spectrum, warmup_cosine
+from sklearn_sleep.models._mouse_blocks import OneCycleSchedule, log_spectrum, warmup_cosine
+from sklearn_sleep.models.mouse_cnn import _COMPACT_MODULE_PARAMS
+
+
+# ---- parameter counts from layer formulas (independent of the modules' code) ----------
+def _conv(c_in, c_out, k):
+    return c_in * c_out * k + c_out
+
+
+def _linear(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def _mha(d):  # in-projection (3 d x d + 3 d) and out-projection (d x d + d)
+    return 4 * d * d + 4 * d
+
+
+def _paper_cnn_count(attention, n_times=512, widths=(16, 32, 64), kernels=(7, 5, 3),
+                     strides=(2, 2, 2), pool=4, linear=(128, 64), hidden=64, n_classes=3):
+    total = 0
+    for n_in in (n_times, n_times, n_times // 2 + 1, n_times // 2 + 1):  # EEG, EMG, 2 FFTs
+        c_in, length = 1, n_in
+        for w, k, s in zip(widths, kernels, strides):
+            total += _conv(c_in, w, k) + 1 + 2 * w  # conv, PReLU (1 slope), BatchNorm
+            total += _mha(w) if attention else 0
+            c_in, length = w, (length + 2 * (k // 2) - k) // s + 1
+        flat = c_in * (length // pool)
+        total += _linear(flat, linear[0]) + 1 + _linear(linear[0], linear[1]) + 2 * linear[1]
+    return total + _linear(4 * linear[-1], hidden) + 1 + _linear(hidden, n_classes)
+
+
+def _compact_cnn_count(attention, widths=(16, 32, 64), kernels=(7, 5, 3), n_classes=3):
+    branch, c_in = 0, 1
+    for w, k in zip(widths, kernels):
+        branch += _conv(c_in, w, k) + 1 + 2 * w + ((_mha(w) + 2 * w) if attention else 0)
+        c_in = w
+    return 4 * branch + _linear(4 * c_in, n_classes)
+
+
+def _transformer_count(n_times=512, patch=16, d=128, layers=6, d_ff=512, head=128,
+                       n_classes=3):
+    layer = _mha(d) + _linear(d, d_ff) + _linear(d_ff, d) + 2 * 2 * d  # + 2 LayerNorms
+    encoder = _linear(patch, d) + _linear(d, d) + d + (n_times // patch + 1) * d + layers * layer
+    return 2 * encoder + 2 * 2 * d + _linear(2 * d, head) + _linear(head, n_classes)
+
 
 # (module, classifier, exact parameter count, a module hyper-parameter to grid-search)
 NETS = {
-    "cnn": (MouseCNN, MouseCNNClassifier, 37_391, ("hidden", [None, 8])),
-    "attention": (MouseCNNAttention, MouseCNNAttentionClassifier, 126_095,
+    "cnn": (MouseCNN, MouseCNNClassifier, _paper_cnn_count(False), ("hidden", [None, 8])),
+    "attention": (MouseCNNAttention, MouseCNNAttentionClassifier, _paper_cnn_count(True),
                   ("attn_dropout", [0.0, 0.1])),
-    "transformer": (MouseTransformer, MouseTransformerClassifier, 2_459_139,
+    "transformer": (MouseTransformer, MouseTransformerClassifier, _transformer_count(),
                     ("n_layers", [1, 2])),
 }
 # small but faithful-in-structure settings for the fast tests
 FAST_MODULE = {
     "cnn": {},
-    "attention": {},
+    "attention": {"n_heads": (2, 2, 2)},
     "transformer": {"n_layers": 1, "d_model": 32, "n_heads": 4, "d_ff": 64,
                     "head_hidden": 32},
 }
@@ -67,8 +111,9 @@ def _mouse_data(n_per_class=12, n_subjects=4, n_times=512, seed=0):
 
 def _classifier(name, **kwargs):
     _, clf_cls, _, _ = NETS[name]
-    params = dict(max_epochs=2, batch_size=16, lr=1e-2, device="cpu", random_state=0,
-                  warmup_epochs=0)
+    params = dict(max_epochs=2, batch_size=16, lr=1e-2, device="cpu", random_state=0)
+    if name == "transformer":
+        params["optimizer"] = torch.optim.Adam  # tiny data: SGD lr 0.1 needs many steps
     params.update({f"module__{k}": v for k, v in FAST_MODULE[name].items()})
     params.update(kwargs)
     return clf_cls(**params)
@@ -88,6 +133,14 @@ def _n_params(module):
 
 
 # ----------------------------------------------------------------------------- modules
+def test_param_counts_by_hand():
+    assert _paper_cnn_count(False) == 480_532
+    assert _paper_cnn_count(True) == 568_340
+    assert _compact_cnn_count(False) == 37_391
+    assert _compact_cnn_count(True) == 126_095
+    assert _transformer_count() == 2_459_139
+
+
 @pytest.mark.parametrize("name", list(NETS))
 def test_output_shape_and_param_count(name):
     module_cls, _, n_params, _ = NETS[name]
@@ -170,6 +223,80 @@ def test_fft_features_append_pipeline_input():
 def test_attention_heads_must_divide_width():
     with pytest.raises(ValueError, match="heads \\(3\\) must divide the block width \\(16\\)"):
         MouseCNNAttention(n_heads=(3, 4, 4))
+    with pytest.raises(ValueError, match="heads \\(3\\) must divide the block width \\(16\\)"):
+        MouseCNNAttention(design="compact", n_heads=(3, 4, 4))
+
+
+def _call_order(module, names):
+    order = []
+    hooks = [getattr(module, n).register_forward_hook(lambda *a, n=n: order.append(n))
+             for n in names if getattr(module, n) is not None]
+    return order, hooks
+
+
+def test_paper_branch_ending_and_two_block_head():
+    """Paper IV.A: conv blocks, then average pooling, flatten, dropout, linear layers and a
+    normalisation of the activation; classifier = a pair of linear + activation blocks."""
+    net = MouseCNN().eval()
+    for branch in (net.eeg_branch, net.emg_branch, net.eeg_fft_branch, net.emg_fft_branch):
+        order, hooks = _call_order(branch, ["blocks", "pool", "flatten", "drop", "linear", "norm"])
+        branch(torch.randn(2, 1, 512 if branch in (net.eeg_branch, net.emg_branch) else 257))
+        for h in hooks:
+            h.remove()
+        assert order == ["blocks", "pool", "flatten", "drop", "linear", "norm"]
+        assert isinstance(branch.pool, torch.nn.AvgPool1d)
+        assert isinstance(branch.drop, torch.nn.Dropout) and branch.drop.p == 0.5
+        assert [type(m) for m in branch.linear] == [torch.nn.Linear, torch.nn.PReLU,
+                                                    torch.nn.Linear]
+        assert isinstance(branch.norm, torch.nn.BatchNorm1d)
+        for block in branch.blocks:  # Conv1d -> PReLU -> BatchNorm1d -> Dropout, no pooling
+            order, hooks = _call_order(block, ["conv", "attn", "act", "bn", "drop"])
+            block(torch.randn(2, block.conv.in_channels, 64))
+            for h in hooks:
+                h.remove()
+            assert order == ["conv", "act", "bn", "drop"] and block.attn is None
+    assert [type(m) for m in net.head] == [torch.nn.Linear, torch.nn.PReLU, torch.nn.Linear]
+    assert net.head[0].in_features == 4 * 64
+
+
+def test_attention_sits_right_after_each_convolution():
+    net = MouseCNNAttention().eval()
+    n_blocks = 0
+    for branch in (net.eeg_branch, net.emg_branch, net.eeg_fft_branch, net.emg_fft_branch):
+        for block in branch.blocks:
+            order, hooks = _call_order(block, ["conv", "attn", "act", "bn", "drop"])
+            block(torch.randn(2, block.conv.in_channels, 64))
+            for h in hooks:
+                h.remove()
+            assert order == ["conv", "attn", "act", "bn", "drop"]
+            n_blocks += 1
+    assert n_blocks == 12  # 3 conv layers x 4 signals
+    # with the attention output projection zeroed, the network IS the CNN: attention is a
+    # residual insertion and every other layer is the CNN's
+    torch.manual_seed(0)
+    cnn = MouseCNN().eval()
+    state = net.state_dict()
+    for key, value in cnn.state_dict().items():
+        state[key] = value
+    for name, value in state.items():
+        if ".attn.out_proj." in name:
+            state[name] = torch.zeros_like(value)
+    net.load_state_dict(state)
+    x = torch.randn(3, 2, 512)
+    torch.testing.assert_close(net(x), cnn(x))
+
+
+def test_compact_design_reachable():
+    cnn = MouseCNN(**_COMPACT_MODULE_PARAMS)
+    att = MouseCNNAttention(**_COMPACT_MODULE_PARAMS)
+    assert _n_params(cnn) == _compact_cnn_count(False)
+    assert _n_params(att) == _compact_cnn_count(True)
+    assert isinstance(cnn.head, torch.nn.Linear)
+    assert cnn(torch.randn(2, 2, 512)).shape == att(torch.randn(2, 2, 512)).shape == (2, 3)
+    with pytest.raises(ValueError, match="design must be one of"):
+        MouseCNN(design="global")
+    with pytest.raises(ValueError, match="too few for average pooling"):
+        MouseCNN(n_times=32, pool=8)
 
 
 def test_transformer_patch_count_from_n_times():
@@ -195,14 +322,56 @@ def test_warmup_cosine_schedule():
 # ------------------------------------------------------------------------- classifiers
 @pytest.mark.parametrize("name", list(NETS))
 def test_paper_defaults(name):
+    """Mashrur et al. section V.B: CNN and CNN + attention Adam, lr 0.01, OneCycleLR,
+    batch 64, 30 epochs, plain cross-entropy; Transformer SGD, lr 0.1, OneCycleLR,
+    batch 512, 30 epochs, plain cross-entropy."""
     clf = NETS[name][1]()
     params = clf.get_params()
-    assert params["optimizer"] is torch.optim.AdamW
-    assert params["optimizer__weight_decay"] == 1e-2
-    assert params["batch_size"] == 256 and params["max_epochs"] == 50
-    assert params["class_weight"] == "balanced" and params["sfreq"] == 512.0
-    assert params["lr"] == (3e-4 if name == "transformer" else 1e-3)
-    assert params["warmup_epochs"] == (5 if name == "transformer" else 0)
+    if name == "transformer":
+        assert params["optimizer"] is torch.optim.SGD
+        assert params["lr"] == 0.1 and params["batch_size"] == 512
+    else:
+        assert params["optimizer"] is torch.optim.Adam
+        assert params["lr"] == 0.01 and params["batch_size"] == 64
+    assert params["max_epochs"] == 30
+    assert params["lr_schedule"] == "onecycle"
+    assert params["class_weight"] is None and params["sfreq"] == 512.0
+    assert not any(k.startswith("optimizer__") for k in params)  # PyTorch defaults: no wd
+    assert not any(k.startswith("criterion__") for k in params)
+    # the default schedule is the one-cycle callback, per batch
+    callbacks = dict(clf.get_default_callbacks())
+    assert isinstance(callbacks["lr_scheduler"], OneCycleSchedule)
+    # the module defaults are the paper design
+    if name != "transformer":
+        assert NETS[name][0]().design == "paper"
+
+
+def test_one_cycle_schedule_per_batch_from_data():
+    X, y, _ = _mouse_data(n_per_class=10)  # 30 epochs of data
+    n_epochs, batch, lr = 3, 8, 0.01
+    clf = MouseCNNClassifier(max_epochs=n_epochs, batch_size=batch, lr=lr, device="cpu",
+                             random_state=0).fit(X, y)
+    lrs = [b["event_lr"] for h in clf.history for b in h["batches"]]
+    total = n_epochs * math.ceil(30 / batch)  # 4 batches per epoch
+    assert len(lrs) == total == 12
+    # PyTorch OneCycleLR defaults: start at lr / 25, anneal to lr / 25 / 1e4 at the end
+    assert lrs[0] == pytest.approx(lr / 25)
+    assert lrs[-1] == pytest.approx(lr / 25 / 1e4)
+    assert max(lrs) <= lr * (1 + 1e-9)
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=lr)
+    ref = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total)
+    expected = []
+    for _ in range(total):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        ref.step()
+    np.testing.assert_allclose(lrs, expected, rtol=1e-12)
+    # a second fit starts a fresh cycle
+    clf.fit(X, y)
+    lrs2 = [b["event_lr"] for h in clf.history for b in h["batches"]]
+    np.testing.assert_allclose(lrs2, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        MouseCNNClassifier(lr_schedule="step", max_epochs=1, device="cpu").fit(X, y)
 
 
 @pytest.mark.parametrize("name", list(NETS))
@@ -218,11 +387,16 @@ def test_classifier_learns_known_stages(name):
     assert list(clf.classes_) == ["NREM", "REM", "W"]
     pred = clf.predict(X_test)
     assert pred.dtype.kind == "U" and set(pred) <= {"W", "NREM", "REM"}
-    # cosine schedule was stepped once per epoch from max_epochs
+    assert clf.class_weight_ is None  # plain cross-entropy
+
+
+def test_cosine_schedule_option():
+    X, y, _ = _mouse_data(n_per_class=4)
+    n_epochs, lr = 4, 1e-2
+    clf = _classifier("cnn", max_epochs=n_epochs, lr_schedule="cosine", warmup_epochs=1)
+    clf.fit(X, y)
     lrs = [clf.history[i, "event_lr"] for i in range(n_epochs)]
-    np.testing.assert_allclose(lrs, [lr * warmup_cosine(e, 0, n_epochs) for e in range(n_epochs)])
-    # class weights are the 'balanced' ones (classes are balanced here)
-    np.testing.assert_allclose(clf.class_weight_, np.ones(3))
+    np.testing.assert_allclose(lrs, [lr * warmup_cosine(e, 1, n_epochs) for e in range(n_epochs)])
 
 
 @pytest.mark.parametrize("name", list(NETS))
@@ -235,7 +409,7 @@ def test_estimator_contract(name):
     clf.set_params(**{f"module__{grid_param}": values[1]})
     cloned = clone(clf)
     assert cloned.get_params()[f"module__{grid_param}"] == values[1]
-    assert cloned.get_params()["warmup_epochs"] == 0
+    assert cloned.get_params()["lr_schedule"] == "onecycle"
     clf.fit(X, y)
     assert _module_hyperparameter(name, clf.module_) == values[1]
     proba = clf.predict_proba(X)
@@ -288,8 +462,7 @@ def test_pipeline_cross_validate_and_grid_search(name):
 def test_full_size_network_learns(name):
     X, y, _ = _mouse_data(n_per_class=30, seed=0)
     X_test, y_test, _ = _mouse_data(n_per_class=20, seed=1)
-    clf = NETS[name][1](max_epochs=6, batch_size=32, device="cpu", random_state=0,
-                        warmup_epochs=1, lr=1e-3 if name == "transformer" else 1e-2)
+    clf = NETS[name][1](max_epochs=6, batch_size=32, device="cpu", random_state=0)
     clf.fit(X, y)
     assert clf.score(X_test, y_test) > 0.8
 
@@ -323,3 +496,41 @@ def test_cnn_learns_synthetic_mouse_psg():
     test = bunch.groups == bunch.groups[-1]  # leave one mouse out
     clf = _classifier("cnn", max_epochs=6, lr=1e-2).fit(X[~test], bunch.y[~test])
     assert clf.score(X[test], bunch.y[test]) > 0.7  # majority class is ~50 %
+
+
+def _run_loso_benchmark_smoke(tmp_path, networks):
+    """benchmarks/bench_mouse_loso.py --smoke runs, labels its data synthetic and its
+    pooled accuracy agrees with the per-mouse accuracies."""
+    import importlib
+    import json
+    import sys
+    from pathlib import Path
+
+    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(bench_dir) not in sys.path:
+        sys.path.insert(0, str(bench_dir))
+    bench = importlib.import_module("bench_mouse_loso")
+    payload = bench.main(["--smoke", "--device", "cpu", "--out-dir", str(tmp_path),
+                          "--networks", *networks])
+    written = json.loads((tmp_path / "mouse_loso_smoke.json").read_text())
+    assert written["synthetic"] is True and written["results"].keys() == payload["results"].keys()
+    assert "SYNTHETIC" in (tmp_path / "mouse_loso_smoke.md").read_text()
+    for name, res in payload["results"].items():
+        per_mouse = res["per_mouse"]
+        assert len(per_mouse) == 2 and res["folds_run"] == 2
+        n = np.array([m["n_test"] for m in per_mouse])
+        acc = np.array([m["accuracy"] for m in per_mouse])
+        assert res["pooled"]["accuracy"] == pytest.approx(np.sum(n * acc) / n.sum())
+        assert res["mean_accuracy"] == pytest.approx(acc.mean())
+        assert res["recipe"]["lr"] == (0.1 if name == "transformer" else 0.01)
+    assert list(payload["results"]) == networks
+    assert payload["results"]["cnn"]["paper"]["mean_accuracy"] == 0.855
+
+
+def test_mouse_loso_benchmark_smoke(tmp_path):
+    _run_loso_benchmark_smoke(tmp_path, ["cnn"])
+
+
+@pytest.mark.slow
+def test_mouse_loso_benchmark_smoke_all_networks(tmp_path):
+    _run_loso_benchmark_smoke(tmp_path, ["cnn", "cnn-attention", "transformer"])

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import Pipeline
+from skorch.callbacks import Callback
 
 from sklearn_sleep.metrics import sleep_scoring
 from sklearn_sleep.models import SlumberNet, SlumberNetClassifier
@@ -153,6 +154,96 @@ def test_one_gradient_step_reduces_loss():
     assert after.item() < before.item()
 
 
+def test_keras_initialisation():
+    """Glorot-uniform kernels (a = sqrt(6 / (fan_in + fan_out))) and zero biases."""
+    torch.manual_seed(0)
+    net = SlumberNet(n_times=32, n_blocks=3)
+    n_checked = 0
+    for m in net.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            w = m.weight.detach()
+            receptive = int(np.prod(w.shape[2:])) if w.dim() > 2 else 1
+            fan_in, fan_out = w.shape[1] * receptive, w.shape[0] * receptive
+            bound = np.sqrt(6.0 / (fan_in + fan_out))
+            assert w.abs().max().item() <= bound + 1e-7
+            if w.numel() >= 1000:  # uniform on [-a, a]: std a / sqrt(3)
+                assert w.std().item() == pytest.approx(bound / np.sqrt(3), rel=0.1)
+            assert torch.count_nonzero(m.bias) == 0
+            n_checked += 1
+        elif isinstance(m, torch.nn.BatchNorm2d):
+            assert torch.all(m.weight == 1) and torch.all(m.bias == 0)
+    assert n_checked == 3 * 4 - 1 + 1  # 2 blocks x (3 convs + shortcut), final 3 convs, fc
+
+
+def test_from_image_inverts_to_image():
+    x = torch.randn(3, 3, 16)
+    for layout in ("reshape", "transpose"):
+        net = SlumberNet(n_chans=3, n_times=16, n_blocks=2, eeg_index=2, emg_index=0,
+                         input_layout=layout)
+        torch.testing.assert_close(net.from_image(net.to_image(x), x), x)
+
+
+class _BatchRecorder(Callback):
+    """skorch callback keeping every training batch's inputs, per training epoch."""
+
+    def __init__(self):
+        self.epochs = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append([])
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.epochs[-1].append(torch.as_tensor(batch[0]).clone())
+
+
+def _recorded_epochs(augmentation, X, y, **kwargs):
+    rec = _BatchRecorder()
+    clf = SlumberNetClassifier(**{**FAST, "max_epochs": 3, "batch_size": 8,
+                                  "augmentation": augmentation, **kwargs},
+                               callbacks=[("rec", rec)])
+    clf.fit(X, y)
+    return clf, [torch.cat(batches) for batches in rec.epochs]
+
+
+def test_cached_augmentation_is_fixed_across_epochs():
+    X, y, _ = _stage_data(n_per_class=4, n_times=16)
+    clf, epochs = _recorded_epochs("cached", X, y)
+    assert not clf.module_.augment  # nothing more inside forward
+    assert len(epochs) == 3 and epochs[0].shape == X.shape
+    for later in epochs[1:]:
+        torch.testing.assert_close(later, epochs[0], rtol=0, atol=0)  # same samples, order
+    assert not np.allclose(epochs[0].numpy(), X)  # augmented (and permuted)
+    # with identity multipliers each cached sample is a circular roll of the image of
+    # exactly one original epoch (authors' roll along the reshaped 256-row axis)
+    _, epochs = _recorded_epochs("cached", X, y,
+                                 module__amplitude_ranges=((1.0, 1.0), (1.0, 1.0)))
+    images = X.reshape(len(X), 16, 2)
+    matched = []
+    for sample in epochs[0].numpy().reshape(len(X), 16, 2):
+        hits = [i for i in range(len(X))
+                if any(np.array_equal(sample, np.roll(images[i], s, axis=0)) for s in range(16))]
+        assert len(hits) == 1
+        matched.append(hits[0])
+    assert sorted(matched) == list(range(len(X)))  # a permutation of the training set
+
+
+def test_fresh_and_no_augmentation():
+    X, y, _ = _stage_data(n_per_class=4, n_times=16)
+    clf, epochs = _recorded_epochs("fresh", X, y)
+    assert clf.module_.augment
+    assert not torch.equal(epochs[0], epochs[1])  # reshuffled
+    # the batches carry the raw epochs (augmentation happens inside forward)
+    assert sorted(map(tuple, epochs[0].numpy().reshape(len(X), -1).round(5))) == sorted(
+        map(tuple, X.reshape(len(X), -1).round(5)))
+    clf, epochs = _recorded_epochs(None, X, y)
+    assert not clf.module_.augment
+    with pytest.raises(ValueError, match="augmentation must be one of"):
+        SlumberNetClassifier(**{**FAST, "augmentation": "once"}).fit(X, y)
+    with pytest.raises(ValueError, match="module__augment=True conflicts with augmentation='cached'"):
+        SlumberNetClassifier(**{**FAST, "module__augment": True}).fit(X, y)
+
+
 # ------------------------------------------------------------------------ preprocessing
 def test_preprocess_matches_authors_steps():
     rng = np.random.default_rng(0)
@@ -211,6 +302,7 @@ def test_authors_training_defaults():
     assert params["lr"] == 1e-6 and params["optimizer"] is torch.optim.Adam
     assert params["max_epochs"] == 50 and params["batch_size"] == 128
     assert params["class_weight"] is None and params["sfreq"] == 64.0
+    assert params["augmentation"] == "cached"  # the authors' map -> batch -> cache()
     sched = dict(clf.get_default_callbacks())["lr_scheduler"]
     assert sched.policy is torch.optim.lr_scheduler.ReduceLROnPlateau
     assert sched.monitor == "train_loss"
@@ -234,7 +326,7 @@ def test_reduce_lr_on_plateau_of_train_loss():
     # the first epoch sets the best loss, 4 epochs without a relative improvement of 1e-4
     # (patience 3) halve the learning rate once within 6 epochs
     clf = SlumberNetClassifier(**{**FAST, "lr": 1e-6, "max_epochs": 6, "batch_size": 64,
-                                  "module__augment": False, "optimizer": torch.optim.SGD})
+                                  "augmentation": None, "optimizer": torch.optim.SGD})
     clf.fit(X, y)
     assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(5e-7)
     clf.set_params(callbacks__lr_scheduler=None).fit(X, y)

@@ -28,18 +28,28 @@ def _conv_bn_act(in_ch, out_ch, kernel, stride, padding):
     ]
 
 
+#: First-layer kernels (small stream, large stream) per modality. "code": the official
+#: ``model/MMASleepNet.py`` (64/512 in every branch); "paper": Table 2 of the paper
+#: (EEG 50/500, EOG and EMG 25/250, "the EEG kernel twice that of EOG and EMG").
+FIRST_KERNELS = {
+    "code": {"eeg": (64, 512), "other": (64, 512)},
+    "paper": {"eeg": (50, 500), "other": (25, 250)},
+}
+
+
 class _MBFEBranch(nn.Module):
     """One modality's two-stream feature extractor (MBFE, paper Sec. 2.2.1).
 
-    Small-kernel stream: conv k=64/s=8 -> pool 8 -> 3 x conv k=8 -> pool 4.
-    Large-kernel stream: conv k=512/s=64 -> pool 4 -> 3 x conv k=6 -> pool 2.
-    The two outputs are concatenated along time.
+    Small-kernel stream: conv k=k_small/s=8 -> pool 8 -> 3 x conv k=8 -> pool 4.
+    Large-kernel stream: conv k=k_large/s=64 -> pool 4 -> 3 x conv k=6 -> pool 2.
+    The two outputs are concatenated along time. The official code uses
+    ``k_small=64, k_large=512``.
     """
 
-    def __init__(self, in_ch, c1, c2, dropout=0.5):
+    def __init__(self, in_ch, c1, c2, dropout=0.5, k_small=64, k_large=512):
         super().__init__()
         self.small = nn.Sequential(
-            *_conv_bn_act(in_ch, c1, 64, 8, 24),
+            *_conv_bn_act(in_ch, c1, k_small, 8, 24),
             nn.MaxPool1d(8, 8, 4),
             nn.Dropout(dropout),
             *_conv_bn_act(c1, c2, 8, 1, 4),
@@ -48,7 +58,7 @@ class _MBFEBranch(nn.Module):
             nn.MaxPool1d(4, 4, 2),
         )
         self.large = nn.Sequential(
-            *_conv_bn_act(in_ch, c1, 512, 64, 24),
+            *_conv_bn_act(in_ch, c1, k_large, 64, 24),
             nn.MaxPool1d(4, 4, 2),
             nn.Dropout(dropout),
             *_conv_bn_act(c1, c2, 6, 1, 4),
@@ -59,14 +69,14 @@ class _MBFEBranch(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     @staticmethod
-    def output_length(n_times):
-        """Number of time steps after concatenating both streams."""
-        small = _conv_len(n_times, 64, 8, 24)
+    def output_length(n_times, k_small=64, k_large=512):
+        """Number of time steps (small stream, large stream) before concatenation."""
+        small = _conv_len(n_times, k_small, 8, 24)
         small = _conv_len(small, 8, 8, 4)
         for _ in range(3):
             small = _conv_len(small, 8, 1, 4)
         small = _conv_len(small, 4, 4, 2)
-        large = _conv_len(n_times, 512, 64, 24)
+        large = _conv_len(n_times, k_large, 64, 24)
         large = _conv_len(large, 4, 4, 2)
         for _ in range(3):
             large = _conv_len(large, 6, 1, 4)
@@ -161,6 +171,13 @@ class MMASleepNet(nn.Module):
         Apply a softmax inside the model as the official code does. The code then feeds
         these probabilities to ``CrossEntropyLoss`` (a double softmax). ``False``
         returns logits.
+    kernels : {"code", "paper"}, default="code"
+        First-layer kernels of the two streams. ``"code"``: 64 (small) / 512 (large)
+        in every branch, as in the official code (whose outputs this class
+        reproduces). ``"paper"``: the paper's Table 2, EEG 50 / 500 and EOG/EMG
+        25 / 250; strides and paddings stay the code's (8 / 64, padding 24)
+        [ASSUMPTION: the paper's are not checked], which keeps 13 + 11 = 24 steps per
+        branch for 3000-sample epochs. 1,581,637 parameters.
 
     Notes
     -----
@@ -170,6 +187,9 @@ class MMASleepNet(nn.Module):
 
     The only deviation from the official code is ``softmax_output=False`` by default
     (logits out, single softmax in the loss); set it to ``True`` to reproduce the code.
+    Where the paper and the official code differ (first-layer kernels, the token layout
+    of the Transformer input, the SE formula, weight decay and amsgrad), this class
+    follows the code; ``docs/networks.md`` lists every difference.
 
     References
     ----------
@@ -198,8 +218,14 @@ class MMASleepNet(nn.Module):
         transformer_dropout=0.1,
         n_hidden=32,
         softmax_output=False,
+        kernels="code",
     ):
         super().__init__()
+        if kernels not in FIRST_KERNELS:
+            raise ValueError(
+                f"kernels must be one of {sorted(FIRST_KERNELS)}, got {kernels!r}."
+            )
+        k_eeg, k_other = FIRST_KERNELS[kernels]["eeg"], FIRST_KERNELS[kernels]["other"]
         eeg_channels = tuple(int(c) for c in eeg_channels)
         picks = eeg_channels + (int(eog_channel), int(emg_channel))
         if len(eeg_channels) < 1:
@@ -221,12 +247,21 @@ class MMASleepNet(nn.Module):
                 raise ValueError(
                     f"{name}[1]={c2} must be a multiple of plane_channels={plane_channels}."
                 )
-        small, large = _MBFEBranch.output_length(n_times)
+        small, large = _MBFEBranch.output_length(n_times, *k_eeg)
         if n_times < 464 or small < 1 or large < 1:
             raise ValueError(
                 f"MMASleepNet needs at least 464 samples per epoch (30 s at 100 Hz = 3000), "
                 f"got n_times={n_times}."
             )
+        if _MBFEBranch.output_length(n_times, *k_other) != (small, large):
+            raise ValueError(
+                f"With kernels={kernels!r} and n_times={n_times} the EEG branch gives "
+                f"{small}+{large} time steps but the EOG/EMG branches "
+                f"{'+'.join(map(str, _MBFEBranch.output_length(n_times, *k_other)))}; the "
+                "modality planes must have equal lengths. Use n_times=3000 (30 s at 100 Hz) "
+                "or kernels='code'."
+            )
+        self.kernels = kernels
         self.n_chans = n_chans
         self.n_times = n_times
         self.n_classes = n_classes
@@ -244,9 +279,12 @@ class MMASleepNet(nn.Module):
                 f"steps) is not divisible by n_heads={n_heads}."
             )
 
-        self.eeg_branch = _MBFEBranch(len(eeg_channels), *eeg_filters, dropout=dropout)
-        self.eog_branch = _MBFEBranch(1, *other_filters, dropout=dropout)
-        self.emg_branch = _MBFEBranch(1, *other_filters, dropout=dropout)
+        self.eeg_branch = _MBFEBranch(len(eeg_channels), *eeg_filters, dropout=dropout,
+                                      k_small=k_eeg[0], k_large=k_eeg[1])
+        self.eog_branch = _MBFEBranch(1, *other_filters, dropout=dropout,
+                                      k_small=k_other[0], k_large=k_other[1])
+        self.emg_branch = _MBFEBranch(1, *other_filters, dropout=dropout,
+                                      k_small=k_other[0], k_large=k_other[1])
         self.modal_se = _ModalSEBlock(self.n_planes, reduction=se_reduction)
         layer = nn.TransformerEncoderLayer(
             d_model=self.d_model,

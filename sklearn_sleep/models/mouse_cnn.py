@@ -1,10 +1,11 @@
 """Multi-modal 1-D CNN for mouse EEG/EMG sleep staging (Mashrur, Luo, Berggren, Zhao).
 
 Four branches - raw EEG, raw EMG, spectrum of the EEG, spectrum of the EMG - of
-Conv1d -> PReLU -> BatchNorm1d -> (Dropout) blocks, globally average-pooled,
-concatenated and classified by a linear layer (or a small MLP). Neither the paper nor
-the code could be found; every layer hyper-parameter is an [ASSUMPTION] documented in
-``NETWORKS.md`` section 5.2.
+Conv1d -> PReLU -> BatchNorm1d -> (Dropout) blocks, each ending with average pooling,
+flatten, dropout, linear layers and a normalisation (the paper's section IV.A), then
+concatenated and classified by a pair of linear + activation blocks. The paper fixes
+this structure and the training recipe (section V.B); layer sizes are not given and
+are [ASSUMPTION]s (``NETWORKS.md`` section 5, ``docs/networks.md``).
 """
 
 import torch
@@ -13,6 +14,8 @@ from torch import nn
 from ._base import SleepNetClassifier
 from ._mouse_blocks import (
     CNNBranch,
+    OneCycleSchedule,
+    PaperBranch,
     check_block_lists,
     check_channel_index,
     insert_callback,
@@ -23,14 +26,22 @@ from .losses import WeightedCrossEntropyLoss
 
 __all__ = ["MouseCNN", "MouseCNNClassifier"]
 
+_DESIGNS = ("paper", "compact")
+
+
 class _MouseCNNBase(nn.Module):
     """Shared implementation of :class:`MouseCNN` and ``MouseCNNAttention``."""
 
     def __init__(self, *, n_chans, n_times, n_classes, eeg_index, emg_index, fft_channels,
-                 n_fft_bins, widths, kernel_sizes, dropouts, pool, hidden, head_dropout,
-                 n_heads=None, attn_dropout=0.0):
+                 n_fft_bins, design, widths, kernel_sizes, strides, dropouts, pool,
+                 branch_dropout, branch_linear, hidden, head_dropout, n_heads=None,
+                 attn_dropout=0.0):
         super().__init__()
-        check_block_lists(widths, kernel_sizes, dropouts, n_heads)
+        if design not in _DESIGNS:
+            raise ValueError(f"design must be one of {_DESIGNS}, got {design!r}.")
+        self.design = design
+        check_block_lists(widths, kernel_sizes, dropouts, n_heads,
+                          strides if design == "paper" else None)
         self.n_chans, self.n_times, self.n_classes = int(n_chans), int(n_times), int(n_classes)
         self.eeg_index = check_channel_index("eeg_index", eeg_index, self.n_chans)
         self.emg_index = check_channel_index("emg_index", emg_index, self.n_chans)
@@ -53,26 +64,35 @@ class _MouseCNNBase(nn.Module):
                     f"n_fft_bins={n_bins} must be between 1 and n_times={self.n_times}."
                 )
         self.n_fft_bins = n_bins
-        min_len = int(pool) ** len(widths) if pool and pool > 1 else 1
-        if min(self.n_times, n_bins) < min_len:
-            raise ValueError(
-                f"n_times={self.n_times} (spectrum: {n_bins} bins) is too short for "
-                f"{len(widths)} pooling stages of {pool}; need at least {min_len} samples."
-            )
 
-        def branch():
-            return CNNBranch(widths, kernel_sizes, dropouts, pool, n_heads, attn_dropout)
+        if design == "paper":
+            def branch(n_in):
+                return PaperBranch(n_in, widths, kernel_sizes, strides, dropouts, pool,
+                                   branch_dropout, branch_linear, n_heads, attn_dropout)
 
-        self.eeg_branch, self.emg_branch = branch(), branch()
-        self.eeg_fft_branch, self.emg_fft_branch = branch(), branch()
+            self.eeg_branch, self.emg_branch = branch(self.n_times), branch(self.n_times)
+            self.eeg_fft_branch, self.emg_fft_branch = branch(n_bins), branch(n_bins)
+        else:
+            min_len = int(pool) ** len(widths) if pool and pool > 1 else 1
+            if min(self.n_times, n_bins) < min_len:
+                raise ValueError(
+                    f"n_times={self.n_times} (spectrum: {n_bins} bins) is too short for "
+                    f"{len(widths)} pooling stages of {pool}; need at least {min_len} "
+                    "samples."
+                )
+
+            def branch():
+                return CNNBranch(widths, kernel_sizes, dropouts, pool, n_heads, attn_dropout)
+
+            self.eeg_branch, self.emg_branch = branch(), branch()
+            self.eeg_fft_branch, self.emg_fft_branch = branch(), branch()
         n_features = 4 * self.eeg_branch.out_features
         if hidden:
-            self.head = nn.Sequential(
-                nn.Linear(n_features, int(hidden)),
-                nn.PReLU(),
-                nn.Dropout(head_dropout),
-                nn.Linear(int(hidden), self.n_classes),
-            )
+            layers = [nn.Linear(n_features, int(hidden)), nn.PReLU()]
+            if head_dropout:
+                layers.append(nn.Dropout(head_dropout))
+            layers.append(nn.Linear(int(hidden), self.n_classes))
+            self.head = nn.Sequential(*layers)
         else:
             self.head = nn.Linear(n_features, self.n_classes)
 
@@ -99,6 +119,11 @@ class _MouseCNNBase(nn.Module):
         return self.head(features)
 
 
+# Module arguments that rebuild the pre-paper ("compact") variant of the mouse CNNs:
+# per-block average pooling, a global mean per branch and one linear layer.
+_COMPACT_MODULE_PARAMS = {"design": "compact", "pool": 2, "hidden": None, "head_dropout": 0.5}
+
+
 class MouseCNN(_MouseCNNBase):
     """Four-branch 1-D CNN for mouse sleep staging from EEG + EMG (Mashrur et al.).
 
@@ -108,11 +133,20 @@ class MouseCNN(_MouseCNNBase):
     512 samples), computed inside the module, unless ``fft_channels`` says where
     precomputed spectra are.
 
-    Each branch: ``len(widths)`` blocks of Conv1d(k, padding k//2) -> PReLU ->
-    BatchNorm1d -> Dropout -> AvgPool1d(pool), then global average pooling. The four
-    64-d branch outputs are concatenated (256) and classified by Linear(256, 3), or
-    by Linear(256, hidden) -> PReLU -> Dropout -> Linear(hidden, 3) when ``hidden`` is
-    set. 37,391 parameters with the defaults.
+    ``design="paper"`` (default) follows the paper's words (section IV.A): each branch
+    is ``len(widths)`` conv blocks Conv1d -> PReLU -> BatchNorm1d -> Dropout, "then
+    average pooling, flatten, dropout, linear layers and a normalisation of the
+    activation" (here AvgPool1d(``pool``) -> Flatten -> Dropout(``branch_dropout``) ->
+    Linear -> PReLU -> Linear (sizes ``branch_linear``) -> BatchNorm1d); the four
+    branch outputs are concatenated and classified by "a pair of linear + activation
+    blocks": Linear(4 * 64, ``hidden``) -> PReLU -> Linear(``hidden``, n_classes),
+    whose activation is the softmax applied by the loss and by ``predict_proba``
+    (the module returns logits). 480,532 parameters with the defaults.
+
+    ``design="compact"`` is the earlier, smaller reading (every block average-pools by
+    ``pool``, each branch ends with a global mean over time, single linear head when
+    ``hidden=None``): ``MouseCNN(design="compact", pool=2, hidden=None,
+    head_dropout=0.5)`` rebuilds it exactly (37,391 parameters).
 
     Parameters
     ----------
@@ -135,87 +169,121 @@ class MouseCNN(_MouseCNNBase):
     n_fft_bins : int or None, default=None
         Spectrum length read from ``fft_channels``; ``None`` means ``n_times // 2 + 1``.
         Ignored when the spectra are computed inside.
+    design : {"paper", "compact"}, default="paper"
+        Branch ending and head: the paper's (pool, flatten, dropout, linear layers,
+        normalisation; two-layer head) or the compact global-mean reading.
     widths : sequence of int, default=(16, 32, 64)
         Conv block widths [ASSUMPTION].
     kernel_sizes : sequence of int, default=(7, 5, 3)
         Conv kernel lengths [ASSUMPTION].
+    strides : sequence of int, default=(2, 2, 2)
+        Conv strides (``design="paper"`` only; compact blocks use stride 1)
+        [ASSUMPTION].
     dropouts : sequence of float, default=(0.0, 0.0, 0.2)
-        Dropout after each block's BatchNorm [ASSUMPTION].
-    pool : int, default=2
-        Average-pooling size after each block [ASSUMPTION].
-    hidden : int or None, default=None
-        Hidden width of an optional MLP head (64 in the spec sheet's option).
-    head_dropout : float, default=0.5
-        Dropout of the MLP head (only with ``hidden``).
+        Optional dropout of each conv block [ASSUMPTION].
+    pool : int, default=4
+        ``design="paper"``: the branch's average-pooling size after the conv blocks;
+        ``"compact"``: the pooling after every block [ASSUMPTION].
+    branch_dropout : float, default=0.5
+        Dropout after the flatten (``design="paper"``) [ASSUMPTION].
+    branch_linear : sequence of int, default=(128, 64)
+        Sizes of the branch's linear layers, PReLU between them, BatchNorm1d after the
+        last (``design="paper"``) [ASSUMPTION].
+    hidden : int or None, default=64
+        Width of the first linear + activation block of the classifier [ASSUMPTION];
+        ``None`` gives a single linear layer.
+    head_dropout : float, default=0.0
+        Dropout between the two head blocks (only with ``hidden``) [ASSUMPTION].
 
     Notes
     -----
-    The source describes the block as Conv1d -> PReLU -> BatchNorm1d -> optional
-    Dropout, four branches and a linear head; all sizes are [ASSUMPTION] (NETWORKS.md
-    section 5.2). PReLU has one shared slope per block (PyTorch default). The spectrum is
-    not z-scored inside the module; scale the input per mouse beforehand (the spec
-    sheet's proposed preprocessing).
+    The paper (Mashrur, Luo, Berggren, Zhao, sections IV.A and V) fixes the block
+    order, the branch ending and the two-block classifier; widths, kernels, strides,
+    pooling and linear sizes are not given and are [ASSUMPTION]. PReLU has one shared
+    slope per layer (PyTorch default). The spectrum is not z-scored inside the module;
+    scale the input per mouse beforehand.
 
     References
     ----------
-    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). Deep-learning sleep
-           staging of mouse EEG/EMG (multi-modal CNN, CNN with self-attention and
-           Transformer variants). Paper and code not found; architecture and recipe
-           follow the project's spec sheet ``NETWORKS.md`` section 5, where every layer
-           hyper-parameter is marked [ASSUMPTION].
+    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). "Mice Sleep Staging
+           from EEG and EMG signals": multi-modal CNN (section IV.A), CNN with
+           self-attention (IV.B) and Transformer (IV.C); training in section V.B. No
+           code is public; see ``NETWORKS.md`` section 5.
     """
 
     def __init__(self, n_chans=2, n_times=512, n_classes=3, eeg_index=0, emg_index=1,
-                 fft_channels=None, n_fft_bins=None, widths=(16, 32, 64),
-                 kernel_sizes=(7, 5, 3), dropouts=(0.0, 0.0, 0.2), pool=2, hidden=None,
-                 head_dropout=0.5):
+                 fft_channels=None, n_fft_bins=None, design="paper", widths=(16, 32, 64),
+                 kernel_sizes=(7, 5, 3), strides=(2, 2, 2), dropouts=(0.0, 0.0, 0.2), pool=4,
+                 branch_dropout=0.5, branch_linear=(128, 64), hidden=64, head_dropout=0.0):
         super().__init__(
             n_chans=n_chans, n_times=n_times, n_classes=n_classes, eeg_index=eeg_index,
             emg_index=emg_index, fft_channels=fft_channels, n_fft_bins=n_fft_bins,
-            widths=widths, kernel_sizes=kernel_sizes, dropouts=dropouts, pool=pool,
-            hidden=hidden, head_dropout=head_dropout,
+            design=design, widths=widths, kernel_sizes=kernel_sizes, strides=strides,
+            dropouts=dropouts, pool=pool, branch_dropout=branch_dropout,
+            branch_linear=branch_linear, hidden=hidden, head_dropout=head_dropout,
         )
 
 
-class _CosineScheduleMixin:
-    """Adds the warm-up + cosine learning-rate schedule as a default callback.
+_LR_SCHEDULES = ("onecycle", "cosine", None)
 
+
+class _MouseScheduleMixin:
+    """Adds the learning-rate schedule chosen by ``lr_schedule`` as a default callback.
+
+    ``"onecycle"`` (the paper's OneCycleLR, per batch, max_lr = ``lr``), ``"cosine"``
+    (linear warm-up over ``warmup_epochs`` then cosine decay, per epoch) or ``None``.
     Built in ``get_default_callbacks`` (not ``__init__``) so that it follows
-    ``max_epochs``/``warmup_epochs`` set later and survives ``clone``. Replace it with
-    ``callbacks__lr_scheduler=None`` (off) or your own ``callbacks=[...]``.
+    ``max_epochs``/``lr_schedule`` set later and survives ``clone``. The callback is
+    named ``"lr_scheduler"``; ``callbacks__lr_scheduler=None`` also switches it off.
     """
 
     def get_default_callbacks(self):
-        return insert_callback(
-            super().get_default_callbacks(),
-            "lr_scheduler",
-            schedule_callback(self.max_epochs, self.warmup_epochs),
-        )
+        callbacks = super().get_default_callbacks()
+        schedule = self.lr_schedule
+        if schedule not in _LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {_LR_SCHEDULES}, got {schedule!r}."
+            )
+        if schedule is None:
+            return callbacks
+        if schedule == "onecycle":
+            callback = OneCycleSchedule()
+        else:
+            callback = schedule_callback(self.max_epochs, self.warmup_epochs)
+        return insert_callback(callbacks, "lr_scheduler", callback)
 
 
-class MouseCNNClassifier(_CosineScheduleMixin, SleepNetClassifier):
+class MouseCNNClassifier(_MouseScheduleMixin, SleepNetClassifier):
     """Mouse four-branch CNN (:class:`MouseCNN`) as a scikit-learn classifier.
 
-    Training recipe (all [ASSUMPTION], NETWORKS.md section 5.4): AdamW, lr 1e-3, weight
-    decay 1e-2, batch 256, 50 epochs, cosine decay of the learning rate per epoch,
-    class-weighted cross-entropy with weights proportional to 1/frequency.
+    Defaults are the paper's training recipe (Mashrur et al., section V.B): Adam,
+    lr 0.01, OneCycleLR (stepped per batch, peak = ``lr``), batch 64, 30 epochs, plain
+    (unweighted) cross-entropy.
 
     Parameters
     ----------
     module : type, default=MouseCNN
         Network class; hyper-parameters take the ``module__`` prefix.
     criterion : type, default=WeightedCrossEntropyLoss
-    optimizer : type, default=torch.optim.AdamW
-    lr : float, default=1e-3
-    max_epochs : int, default=50
-    batch_size : int, default=256
+        Cross-entropy; without class weights it is PyTorch's plain
+        ``CrossEntropyLoss``.
+    optimizer : type, default=torch.optim.Adam
+        Adam with PyTorch's defaults (no weight decay) [PAPER: "Adam"].
+    lr : float, default=0.01
+        Peak learning rate of the one-cycle schedule [PAPER].
+    max_epochs : int, default=30
+        [PAPER]
+    batch_size : int, default=64
+        [PAPER]
+    lr_schedule : {"onecycle", "cosine", None}, default="onecycle"
+        ``"onecycle"``: :class:`torch.optim.lr_scheduler.OneCycleLR` with PyTorch's
+        default shape, ``max_lr=lr`` and ``total_steps = max_epochs x batches per
+        epoch`` [PAPER: OneCycleLR; shape ASSUMPTION]. ``"cosine"``: linear warm-up
+        over ``warmup_epochs`` then cosine decay, per epoch. ``None``: constant lr.
     warmup_epochs : int, default=0
-        Linear warm-up epochs before the cosine decay.
-    optimizer__weight_decay : float, default=1e-2
-    class_weight : default="balanced"
-        ``n / (n_classes * count)``: proportional to 1/frequency. The loss averages
-        with the weights of the batch's targets, so any normalisation of the weights
-        gives the same loss.
+        Warm-up of the ``"cosine"`` schedule (ignored otherwise).
+    class_weight : default=None
+        Unweighted cross-entropy [PAPER: "CrossEntropyLoss"].
     sfreq : float, default=512.0
         Sampling rate the kernels are designed for.
     **kwargs
@@ -223,20 +291,19 @@ class MouseCNNClassifier(_CosineScheduleMixin, SleepNetClassifier):
 
     Notes
     -----
-    The schedule is a skorch ``LRScheduler`` named ``"lr_scheduler"`` built from
-    ``max_epochs`` and ``warmup_epochs`` at every fit; pass
-    ``callbacks__lr_scheduler=None`` to train at a constant learning rate. The spec
-    sheet also proposes per-mouse z-scoring and early stopping on one held-out training
-    mouse (``validation_fraction`` with ``groups``, ``early_stopping``); they are off by
-    default.
+    The paper keeps the model with the best F1 (on the held-out mouse, as far as the
+    text says); no model selection is done here unless ``validation_fraction`` /
+    ``early_stopping`` are set. The earlier recipe of this library (AdamW, weight decay
+    1e-2, lr 1e-3, batch 256, 50 epochs, per-epoch cosine decay, class weights
+    1/frequency) is one call away: ``MouseCNNClassifier(optimizer=torch.optim.AdamW,
+    optimizer__weight_decay=1e-2, lr=1e-3, batch_size=256, max_epochs=50,
+    lr_schedule="cosine", class_weight="balanced")``; see ``docs/networks.md``.
 
     References
     ----------
-    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). Deep-learning sleep
-           staging of mouse EEG/EMG (multi-modal CNN, CNN with self-attention and
-           Transformer variants). Paper and code not found; architecture and recipe
-           follow the project's spec sheet ``NETWORKS.md`` section 5, where every layer
-           hyper-parameter is marked [ASSUMPTION].
+    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). "Mice Sleep Staging
+           from EEG and EMG signals", sections IV.A and V.B; see ``NETWORKS.md``
+           section 5.
     """
 
     def __init__(
@@ -244,13 +311,13 @@ class MouseCNNClassifier(_CosineScheduleMixin, SleepNetClassifier):
         module=MouseCNN,
         *,
         criterion=WeightedCrossEntropyLoss,
-        optimizer=torch.optim.AdamW,
-        lr=1e-3,
-        max_epochs=50,
-        batch_size=256,
+        optimizer=torch.optim.Adam,
+        lr=0.01,
+        max_epochs=30,
+        batch_size=64,
+        lr_schedule="onecycle",
         warmup_epochs=0,
-        optimizer__weight_decay=1e-2,
-        class_weight="balanced",
+        class_weight=None,
         sfreq=512.0,
         **kwargs,
     ):
@@ -261,9 +328,9 @@ class MouseCNNClassifier(_CosineScheduleMixin, SleepNetClassifier):
             lr=lr,
             max_epochs=max_epochs,
             batch_size=batch_size,
-            optimizer__weight_decay=optimizer__weight_decay,
             class_weight=class_weight,
             sfreq=sfreq,
             **kwargs,
         )
+        self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs

@@ -2,9 +2,10 @@
 
 One 6-layer pre-norm Transformer encoder per modality (EEG, EMG) over 16-sample
 patches with a CLS token; the two CLS outputs are concatenated and classified by an
-MLP. Paper and code not found: the given facts are "two 6-layer encoders, concatenated,
-MLP head"; everything else is [ASSUMPTION] (NETWORKS.md section 5.4, borrowing the
-same lab's sDREAMER conventions: patch 16, d_model 128, CLS token per modality).
+MLP. The paper (section IV.C) gives "two 6-layer encoders, features concatenated, MLP
+decoder" and the training recipe (section V.B); everything else is [ASSUMPTION]
+(NETWORKS.md section 5.4, borrowing the same lab's sDREAMER conventions: patch 16,
+d_model 128, CLS token per modality). No code is public.
 """
 
 import torch
@@ -13,7 +14,7 @@ from torch import nn
 from ._base import SleepNetClassifier
 from ._mouse_blocks import check_channel_index
 from .losses import WeightedCrossEntropyLoss
-from .mouse_cnn import _CosineScheduleMixin
+from .mouse_cnn import _MouseScheduleMixin
 
 __all__ = ["MouseTransformer", "MouseTransformerClassifier"]
 
@@ -96,11 +97,10 @@ class MouseTransformer(nn.Module):
 
     References
     ----------
-    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). Deep-learning sleep
-           staging of mouse EEG/EMG (multi-modal CNN, CNN with self-attention and
-           Transformer variants). Paper and code not found; architecture and recipe
-           follow the project's spec sheet ``NETWORKS.md`` section 5.4, where every
-           hyper-parameter except "two 6-layer encoders" is [ASSUMPTION].
+    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). "Mice Sleep Staging
+           from EEG and EMG signals", section IV.C ("two 6-layer Transformer encoders,
+           features concatenated, MLP decoder"); every other size is [ASSUMPTION]
+           (``NETWORKS.md`` section 5.4).
     """
 
     def __init__(self, n_chans=2, n_times=512, n_classes=3, eeg_index=0, emg_index=1,
@@ -143,44 +143,49 @@ class MouseTransformer(nn.Module):
         return self.head(features)
 
 
-class MouseTransformerClassifier(_CosineScheduleMixin, SleepNetClassifier):
+class MouseTransformerClassifier(_MouseScheduleMixin, SleepNetClassifier):
     """Mouse dual-encoder Transformer (:class:`MouseTransformer`) as a classifier.
 
-    Training recipe (all [ASSUMPTION], NETWORKS.md section 5.4): AdamW, lr 3e-4, weight
-    decay 1e-2, batch 256, 50 epochs, 5-epoch linear warm-up then per-epoch cosine
-    decay, class-weighted cross-entropy (weights proportional to 1/frequency).
+    Defaults are the paper's recipe (Mashrur et al., section V.B): SGD, lr 0.1,
+    OneCycleLR per batch, batch 512, 30 epochs, plain (unweighted) cross-entropy.
 
     Parameters
     ----------
     module : type, default=MouseTransformer
         Network class; hyper-parameters take the ``module__`` prefix.
     criterion : type, default=WeightedCrossEntropyLoss
-    optimizer : type, default=torch.optim.AdamW
-    lr : float, default=3e-4
-    max_epochs : int, default=50
-    batch_size : int, default=256
-    warmup_epochs : int, default=5
-        Linear warm-up epochs (epoch ``e`` < 5 trains at ``lr * (e + 1) / 6``), then
-        cosine decay over the remaining epochs.
-    optimizer__weight_decay : float, default=1e-2
-    class_weight : default="balanced"
-        ``n / (n_classes * count)`` (1/frequency; the weighted-mean loss does not
-        depend on how the weights are normalised).
+        Cross-entropy; without class weights it is plain ``CrossEntropyLoss``.
+    optimizer : type, default=torch.optim.SGD
+        [PAPER: SGD] PyTorch defaults (no weight decay, momentum argument 0). The
+        one-cycle schedule cycles the momentum between 0.95 and 0.85 (PyTorch's
+        ``OneCycleLR`` default), so SGD effectively runs with momentum [ASSUMPTION].
+    lr : float, default=0.1
+        Peak of the one-cycle schedule [PAPER].
+    max_epochs : int, default=30
+        [PAPER]
+    batch_size : int, default=512
+        [PAPER]
+    lr_schedule : {"onecycle", "cosine", None}, default="onecycle"
+        As for :class:`~sklearn_sleep.models.MouseCNNClassifier`.
+    warmup_epochs : int, default=0
+        Warm-up of the ``"cosine"`` schedule (ignored otherwise).
+    class_weight : default=None
+        Unweighted cross-entropy [PAPER].
     sfreq : float, default=512.0
     **kwargs
         Any :class:`~sklearn_sleep.models.SleepNetClassifier` / skorch argument.
 
     Notes
     -----
-    The schedule is the default callback ``"lr_scheduler"``, rebuilt from
-    ``max_epochs``/``warmup_epochs`` at every fit; ``callbacks__lr_scheduler=None``
-    switches it off. For very short runs set ``warmup_epochs=0``.
+    The earlier recipe of this library is reachable with ``optimizer=torch.optim.AdamW,
+    optimizer__weight_decay=1e-2, lr=3e-4, batch_size=256, max_epochs=50,
+    lr_schedule="cosine", warmup_epochs=5, class_weight="balanced"``.
 
     References
     ----------
-    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). Deep-learning sleep
-           staging of mouse EEG/EMG. Paper and code not found; see ``NETWORKS.md``
-           section 5.4 (hyper-parameters [ASSUMPTION]).
+    .. [1] Mashrur, Luo, Berggren, Zhao (University of Rochester). "Mice Sleep Staging
+           from EEG and EMG signals", sections IV.C and V.B; see ``NETWORKS.md``
+           section 5.
     """
 
     def __init__(
@@ -188,13 +193,13 @@ class MouseTransformerClassifier(_CosineScheduleMixin, SleepNetClassifier):
         module=MouseTransformer,
         *,
         criterion=WeightedCrossEntropyLoss,
-        optimizer=torch.optim.AdamW,
-        lr=3e-4,
-        max_epochs=50,
-        batch_size=256,
-        warmup_epochs=5,
-        optimizer__weight_decay=1e-2,
-        class_weight="balanced",
+        optimizer=torch.optim.SGD,
+        lr=0.1,
+        max_epochs=30,
+        batch_size=512,
+        lr_schedule="onecycle",
+        warmup_epochs=0,
+        class_weight=None,
         sfreq=512.0,
         **kwargs,
     ):
@@ -205,9 +210,9 @@ class MouseTransformerClassifier(_CosineScheduleMixin, SleepNetClassifier):
             lr=lr,
             max_epochs=max_epochs,
             batch_size=batch_size,
-            optimizer__weight_decay=optimizer__weight_decay,
             class_weight=class_weight,
             sfreq=sfreq,
             **kwargs,
         )
+        self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs

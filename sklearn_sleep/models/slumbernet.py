@@ -291,10 +291,12 @@ class SlumberNet(nn.Module):
     dropout : float, default=0.0
         Dropout after the two inner ReLUs (0 in the authors' code).
     augment : bool, default=True
-        Training-time augmentation inside ``forward`` (only when ``self.training``): a
-        multiplier per image row, U(0.7, 1.3) on column 0 and U(0.95, 1.05) on
-        column 1, then a circular shift of the rows by one random integer in
-        [-n_times, n_times) per epoch.
+        Fresh training-time augmentation inside ``forward`` (only when
+        ``self.training``): a multiplier per image row, U(0.7, 1.3) on column 0 and
+        U(0.95, 1.05) on column 1, then a circular shift of the rows by one random
+        integer in [-n_times, n_times) per epoch. :class:`SlumberNetClassifier` sets it
+        from its ``augmentation`` argument (off for the authors' cached augmentation,
+        which it applies to the data once).
     amplitude_ranges : pair of (float, float), default=((0.7, 1.3), (0.95, 1.05))
         Ranges of the per-row multipliers of columns 0 and 1.
     bn_momentum : float or None, default=0.01
@@ -316,6 +318,8 @@ class SlumberNet(nn.Module):
       torch's generator (``random_state`` of the classifier). It is never applied in
       ``eval`` mode (prediction).
     * ``n_times`` may differ from 256 (no pooling), which the tests use for speed.
+    * Weights are initialised as in Keras (Glorot-uniform kernels, zero biases; see
+      :meth:`reset_parameters`).
 
     References
     ----------
@@ -367,6 +371,23 @@ class SlumberNet(nn.Module):
         )
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(in_ch, self.n_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Keras defaults: Glorot-uniform kernels, zero biases, BN weight 1 / bias 0.
+
+        Keras initialises ``Conv2D`` and ``Dense`` kernels with Glorot-uniform
+        (U(-a, a), ``a = sqrt(6 / (fan_in + fan_out))``, fans counted over the
+        receptive field as in :func:`torch.nn.init.xavier_uniform_`) and biases with
+        zeros; PyTorch's own defaults differ.
+        """
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.reset_parameters()
 
     def to_image(self, x):
         """(B, n_chans, n_times) epochs -> (B, 1, n_times, 2) image, per ``input_layout``."""
@@ -374,6 +395,17 @@ class SlumberNet(nn.Module):
         if self.input_layout == "reshape":
             return pair.reshape(x.shape[0], 1, self.n_times, 2)
         return pair.transpose(1, 2).unsqueeze(1)
+
+    def from_image(self, img, x):
+        """Inverse of :meth:`to_image`: ``x`` with its EEG/EMG rows replaced by ``img``."""
+        if self.input_layout == "reshape":
+            pair = img.reshape(x.shape[0], 2, self.n_times)
+        else:
+            pair = img.squeeze(1).transpose(1, 2)
+        out = x.clone()
+        out[:, self.eeg_index] = pair[:, 0]
+        out[:, self.emg_index] = pair[:, 1]
+        return out
 
     def _augment(self, img):
         batch, _, height, _ = img.shape
@@ -396,13 +428,17 @@ class SlumberNet(nn.Module):
         return self.fc(features)
 
 
+_AUGMENTATIONS = ("cached", "fresh", None)
+
+
 class SlumberNetClassifier(SleepNetClassifier):
     """SlumberNet (:class:`SlumberNet`) as a scikit-learn classifier (Jha et al., 2024).
 
     Training recipe as coded by the authors: Adam with lr 1e-6, ReduceLROnPlateau on
     the *training* loss (factor 0.5, patience 3, min_lr 1e-7), 50 epochs, batch 128,
-    unweighted cross-entropy, augmentation on (module ``augment=True``). Input: the
-    (n_epochs, 2, 256) output of :class:`SlumberNetPreprocessor` (64 Hz).
+    unweighted cross-entropy, augmentation applied once and cached, in a fixed batch
+    order (``augmentation="cached"``). Input: the (n_epochs, 2, 256) output of
+    :class:`SlumberNetPreprocessor` (64 Hz).
 
     Parameters
     ----------
@@ -423,6 +459,16 @@ class SlumberNetClassifier(SleepNetClassifier):
         Unweighted cross-entropy.
     sfreq : float, default=64.0
         Rate of the preprocessed input.
+    augmentation : {"cached", "fresh", None}, default="cached"
+        ``"cached"`` is the authors' pipeline (``map(augment) -> batch -> cache()``
+        without shuffling in ``2_slumbernet_k-fold.py``): at the start of every
+        ``fit`` the training epochs are put in one random order and augmented once
+        (per-row amplitude scaling and a circular roll, see :class:`SlumberNet`); every
+        training epoch then sees the same augmented samples in the same batches
+        (no reshuffling, whatever ``iterator_train__shuffle`` says). ``"fresh"`` draws
+        a new augmentation for every sample at every pass inside ``forward`` and
+        reshuffles (usually the better regulariser, but not what the authors ran).
+        ``None`` trains on the unaugmented epochs (reshuffled).
     **kwargs
         Any :class:`~sklearn_sleep.models.SleepNetClassifier` / skorch argument.
 
@@ -431,6 +477,11 @@ class SlumberNetClassifier(SleepNetClassifier):
     * The learning-rate schedule is the default callback ``"lr_scheduler"`` (skorch
       ``LRScheduler`` with ``ReduceLROnPlateau`` monitoring ``train_loss``), built in
       ``get_default_callbacks``; ``callbacks__lr_scheduler=None`` removes it.
+    * ``augmentation`` sets the module's ``augment`` (True only for ``"fresh"``);
+      a conflicting ``module__augment`` raises a ValueError.
+    * The cached copy of the augmented training set costs as much memory as the
+      training set; it is built on the CPU with torch's generator (seeded by
+      ``random_state``) and dropped after ``fit``.
     * Deviations: the authors trained in float16 mixed precision with loss scaling
       (here ``mixed_precision=False`` by default; set ``mixed_precision="fp16"`` on
       CUDA), one-hot categorical cross-entropy (equal to cross-entropy on integer
@@ -457,6 +508,7 @@ class SlumberNetClassifier(SleepNetClassifier):
         batch_size=128,
         class_weight=None,
         sfreq=64.0,
+        augmentation="cached",
         **kwargs,
     ):
         super().__init__(
@@ -470,6 +522,62 @@ class SlumberNetClassifier(SleepNetClassifier):
             sfreq=sfreq,
             **kwargs,
         )
+        self.augmentation = augmentation
+
+    def _check_augmentation(self):
+        if self.augmentation not in _AUGMENTATIONS:
+            raise ValueError(
+                f"augmentation must be one of {_AUGMENTATIONS}, got {self.augmentation!r}."
+            )
+        fresh = self.augmentation == "fresh"
+        requested = self.get_params_for("module").get("augment")
+        if requested is not None and bool(requested) != fresh:
+            raise ValueError(
+                f"module__augment={requested!r} conflicts with augmentation="
+                f"{self.augmentation!r}: the module augments inside forward only for "
+                "augmentation='fresh'. Set augmentation instead of module__augment."
+            )
+        return fresh
+
+    def initialize_module(self):
+        fresh = self._check_augmentation()
+        kwargs = self._signal_kwargs(self.module, dict(self.get_params_for("module")))
+        kwargs["augment"] = fresh
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if self._check_augmentation() or self.augmentation is None:
+            return dataset_train, dataset_valid
+        return self._cached_augmented(dataset_train), dataset_valid
+
+    def _cached_augmented(self, dataset):
+        """The training set in one random order, augmented once (authors' cache)."""
+        from skorch.dataset import Dataset
+
+        loader = torch.utils.data.DataLoader(dataset, batch_size=max(1, len(dataset)),
+                                             shuffle=False)
+        xs, ys = [], []
+        for xb, yb in loader:
+            xs.append(torch.as_tensor(xb))
+            ys.append(torch.as_tensor(yb))
+        x, y = torch.cat(xs), torch.cat(ys)
+        order = torch.randperm(len(x))
+        x, y = x[order], y[order]
+        with torch.no_grad():
+            x = self.module_.from_image(self.module_._augment(self.module_.to_image(x)), x)
+        return Dataset(x.numpy(), y.numpy())
+
+    def get_iterator(self, dataset, training=False):
+        if training and self.augmentation == "cached":
+            kwargs = self.get_params_for("iterator_train")
+            kwargs["shuffle"] = False  # the authors' cached dataset keeps its batch order
+            kwargs.setdefault("batch_size", self.batch_size)
+            if kwargs["batch_size"] == -1:
+                kwargs["batch_size"] = len(dataset)
+            return self.iterator_train(dataset, **kwargs)
+        return super().get_iterator(dataset, training=training)
 
     def get_default_callbacks(self):
         scheduler = LRScheduler(
