@@ -169,3 +169,13 @@ def test_no_leakage_of_test_hypnograms(rng, routing):
     full_a = HMMSmoother(LogisticRegression(max_iter=1000)).fit(X, y, recordings=rec)
     full_b = HMMSmoother(LogisticRegression(max_iter=1000)).fit(X2, y2, recordings=rec)
     assert not np.allclose(full_a.transmat_, full_b.transmat_)
+
+
+def test_clear_error_without_hmmlearn(rng, monkeypatch):
+    import sys
+
+    X, y, rec = _toy(rng, n_rec=2)
+    monkeypatch.setitem(sys.modules, "hmmlearn", None)
+    monkeypatch.setitem(sys.modules, "hmmlearn.base", None)
+    with pytest.raises(ImportError, match=r"pip install sklearn_sleep\[hmm\]"):
+        HMMSmoother(LogisticRegression()).fit(X, y, recordings=rec)
