@@ -160,8 +160,10 @@ def test_no_leakage_of_test_hypnograms(rng, routing):
     X2[test] += 10.0
     kw = dict(cv=cv, params={"groups": rec, "recordings": rec}, return_estimator=True,
               scoring=recording_scoring({"acc": "accuracy"}))
-    a = cross_validate(HMMSmoother(LogisticRegression()), X, y, **kw)["estimator"][0]
-    b = cross_validate(HMMSmoother(LogisticRegression()), X2, y2, **kw)["estimator"][0]
+    a = cross_validate(HMMSmoother(LogisticRegression(max_iter=1000)), X, y,
+                       **kw)["estimator"][0]
+    b = cross_validate(HMMSmoother(LogisticRegression(max_iter=1000)), X2, y2,
+                       **kw)["estimator"][0]
     np.testing.assert_array_equal(a.transmat_, b.transmat_)
     np.testing.assert_array_equal(a.startprob_, b.startprob_)
     np.testing.assert_array_equal(a.estimator_.coef_, b.estimator_.coef_)
