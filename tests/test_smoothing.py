@@ -181,3 +181,14 @@ def test_clear_error_without_hmmlearn(rng, monkeypatch):
     monkeypatch.setitem(sys.modules, "hmmlearn.base", None)
     with pytest.raises(ImportError, match=r"pip install sklearn_sleep\[hmm\]"):
         HMMSmoother(LogisticRegression()).fit(X, y, recordings=rec)
+
+
+def test_pickle_and_clone_round_trip(rng):
+    import pickle
+
+    X, y, rec = _toy(rng, n_rec=2)
+    hmm = HMMSmoother(LogisticRegression(), algorithm="map", transition_pseudocount=0.5)
+    assert clone(hmm).get_params()["transition_pseudocount"] == 0.5
+    hmm.fit(X, y, recordings=rec)
+    again = pickle.loads(pickle.dumps(hmm))
+    np.testing.assert_array_equal(again.predict(X, recordings=rec), hmm.predict(X, recordings=rec))
