@@ -19,15 +19,37 @@ Models (``--models``):
 * ``ssc-sleepnet``: SSC-SleepNet, a single-channel EEG network by design (Lin S. et al.,
   IEEE JBHI 2025, doi 10.1109/JBHI.2025.3572886).
 
-MMASleepNet and MASleepNet need EEG + EOG + EMG and are not applicable here. Networks
+* ``yasa-pretrained``: YASA 0.8.1's pretrained EEG-only stager (Vallat & Walker, eLife
+  10:e70092, 2021) applied to each excerpt as is (no training on DREAMS): the
+  stage of highest probability of :class:`sklearn_sleep.features.YasaHypnodensity`;
+* ``yasa-bandpower-logreg`` (**recommended**, :data:`RECOMMENDED`): YASA's pretrained
+  log-probabilities (``YasaHypnodensity(log=True)``) stacked with ``BandPowerFeatures``,
+  standardised, and a LogisticRegression trained on the labelled excerpts: the pretrained
+  model adapted to the user's own scoring;
+* ``bandpower-context-hgb`` and ``bandpower-context-hgb-hmm``: band powers +
+  :class:`~sklearn_sleep.features.ContextFeatures` + HistGradientBoosting, the second
+  decoded per excerpt by :class:`~sklearn_sleep.smoothing.HMMSmoother`.
+
+The YASA models need ``pip install sklearn_sleep[yasa]`` and see each excerpt whole
+(recording ids through metadata routing); like the context models they need each
+excerpt's epochs contiguous and in time order. MMASleepNet and MASleepNet need
+EEG + EOG + EMG and are not applicable here. Networks
 receive per-excerpt robust-scaled signals (:func:`~sklearn_sleep.preprocessing.scale_recordings`).
 Evaluation: :class:`~sklearn.model_selection.LeaveOneGroupOut` over excerpts (one
-subject each), metrics on predictions pooled over the folds.
+subject each), metrics on predictions pooled over the folds; or, with
+``--train-excerpts 1 2 3 --test-excerpts 4 5 6``, trained on the first set and scored on
+the second. The JSON's ``pipelines`` list has one entry per model (``pipeline``,
+``accuracy``, ``macro_f1``, ``kappa``, ``n1_f1``, pooled), the README's recommended one
+marked ``"recommended": true``.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_dreams.py --max-epochs 30     # full
     OMP_NUM_THREADS=1 python benchmarks/bench_dreams.py --smoke             # seconds
+    OMP_NUM_THREADS=1 python benchmarks/bench_dreams.py --models yasa-pretrained \
+        yasa-bandpower-logreg                                               # YASA vs ours
+    OMP_NUM_THREADS=1 python benchmarks/bench_dreams.py --train-excerpts 1 2 3 \
+        --test-excerpts 4 5 6
 """
 
 import argparse
@@ -36,6 +58,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -57,17 +80,66 @@ from _common import (  # noqa: E402
 
 from sklearn_sleep.utils import AASM_STAGES  # noqa: E402
 
-MODELS = ("bandpower-hgb", "ulw-sleepnet", "ssc-sleepnet")
+MODELS = ("bandpower-hgb", "ulw-sleepnet", "ssc-sleepnet", "yasa-pretrained",
+          "yasa-bandpower-logreg", "bandpower-context-hgb", "bandpower-context-hgb-hmm")
 _NAMES = {
     "bandpower-hgb": "BandPowerFeatures + HistGradientBoosting",
     "ulw-sleepnet": "ULW-SleepNet (C=1)",
     "ssc-sleepnet": "SSC-SleepNet",
+    "yasa-pretrained": "YASA 0.8.1 pretrained (no training on DREAMS)",
+    "yasa-bandpower-logreg": "YasaHypnodensity(log) + BandPowerFeatures + LogisticRegression",
+    "bandpower-context-hgb": "BandPowerFeatures + ContextFeatures + HistGradientBoosting",
+    "bandpower-context-hgb-hmm": "BandPowerFeatures + ContextFeatures + HGB + HMMSmoother",
 }
+#: Models that need the recording (excerpt) of every epoch.
+RECORDING_AWARE = ("yasa-pretrained", "yasa-bandpower-logreg", "bandpower-context-hgb",
+                   "bandpower-context-hgb-hmm")
+#: The model the README recommends (marked ``"recommended": true`` in the JSON).
+RECOMMENDED = "yasa-bandpower-logreg"
+
+
+class PretrainedArgmax(ClassifierMixin, BaseEstimator):
+    """Stage of highest pretrained probability (columns W, N1, N2, N3, REM); learns nothing."""
+
+    def fit(self, X, y=None):
+        self.classes_ = np.asarray(AASM_STAGES)
+        return self
+
+    def predict(self, X):
+        return self.classes_[np.argmax(np.asarray(X), axis=1)]
 
 
 def make_estimator(name, *, sfreq, max_epochs, batch_size, device, seed, smoke=False,
                    paper_bn=False):
     """The pipeline evaluated for ``name``."""
+    if name in ("yasa-pretrained", "yasa-bandpower-logreg", "bandpower-context-hgb",
+                "bandpower-context-hgb-hmm"):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline, make_union
+        from sklearn.preprocessing import StandardScaler
+
+        from sklearn_sleep.features import (
+            BandPowerFeatures,
+            ContextFeatures,
+            YasaHypnodensity,
+        )
+        from sklearn_sleep.smoothing import HMMSmoother
+
+        if name == "yasa-pretrained":
+            # YasaHypnodensity columns are W(AKE), N1, N2, N3, REM = AASM_STAGES order
+            return make_pipeline(YasaHypnodensity(sfreq=sfreq), PretrainedArgmax())
+        if name == "yasa-bandpower-logreg":
+            return make_pipeline(
+                make_union(YasaHypnodensity(sfreq=sfreq, log=True), BandPowerFeatures(sfreq=sfreq)),
+                StandardScaler(), LogisticRegression(max_iter=2000),
+            )
+        pipe = make_pipeline(
+            BandPowerFeatures(sfreq=sfreq), ContextFeatures(),
+            HistGradientBoostingClassifier(max_iter=20 if smoke else 200, early_stopping=False,
+                                           random_state=seed),
+        )
+        return HMMSmoother(pipe) if name.endswith("-hmm") else pipe
     if name == "bandpower-hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.pipeline import make_pipeline
@@ -98,8 +170,12 @@ def build_parser():
     p.add_argument("--max-epochs", type=int, default=30, help="training epochs of the networks")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--excerpts", type=int, nargs="+", default=None)
+    p.add_argument("--train-excerpts", type=int, nargs="+", default=None,
+                   help="train on these excerpts and score --test-excerpts (no CV)")
+    p.add_argument("--test-excerpts", type=int, nargs="+", default=None)
     p.add_argument("--max-epochs-per-excerpt", type=int, default=None,
-                   help="random subsample of each excerpt's epochs (quick runs)")
+                   help="a contiguous run of at most this many epochs per excerpt, at a random "
+                        "offset (quick runs; keeps the time order the context models need)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--seed", type=int, default=0)
@@ -116,21 +192,35 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     import torch
+    import sklearn
     from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 
     from sklearn_sleep.datasets import load_dreams
-    from sklearn_sleep.metrics import sleep_scoring
+    from sklearn_sleep.metrics import recording_scoring, sleep_scoring
     from sklearn_sleep.models import resolve_device
     from sklearn_sleep.preprocessing import scale_recordings
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if (args.train_excerpts is None) != (args.test_excerpts is None):
+        raise ValueError("--train-excerpts and --test-excerpts go together.")
+    train_test = args.train_excerpts is not None
+    if train_test:
+        if args.excerpts is not None:
+            raise ValueError("--excerpts is for cross-validation; leave it out with "
+                             "--train-excerpts/--test-excerpts.")
+        if set(args.train_excerpts) & set(args.test_excerpts):
+            raise ValueError("--train-excerpts and --test-excerpts overlap: "
+                             f"{sorted(set(args.train_excerpts) & set(args.test_excerpts))}.")
+        args.excerpts = sorted(set(args.train_excerpts) | set(args.test_excerpts))
     if args.smoke:
         args.excerpts = args.excerpts or [1, 2, 3]
         args.max_epochs = 1
         args.max_epochs_per_excerpt = args.max_epochs_per_excerpt or 20
     device = resolve_device(args.device)
     name = args.name or ("dreams_smoke" if args.smoke else "dreams")
+    if train_test and args.name is None:
+        name += "_train_test"
     data_dir = args.data_dir or shared_data_dir() / "dreams"
     hw = hardware_info(device=device)
     print(format_hardware(hw))
@@ -144,10 +234,13 @@ def main(argv=None):
         recordings = np.asarray(data.recordings)
         if args.max_epochs_per_excerpt is not None:
             rng = np.random.default_rng(args.seed)
-            keep = np.concatenate([
-                np.sort(rng.permutation(np.flatnonzero(groups == g))[:args.max_epochs_per_excerpt])
-                for g in np.unique(groups)
-            ])
+            keep = []
+            for g in np.unique(groups):
+                idx = np.flatnonzero(groups == g)
+                n_keep = min(len(idx), args.max_epochs_per_excerpt)
+                start = int(rng.integers(0, len(idx) - n_keep + 1))
+                keep.append(idx[start:start + n_keep])
+            keep = np.concatenate(keep)
             X, y, groups, recordings = X[keep], y[keep], groups[keep], recordings[keep]
         X_scaled = np.asarray(scale_recordings(X, recordings), dtype=np.float32)
         labels = [s for s in AASM_STAGES if np.any(y == s)]
@@ -159,24 +252,40 @@ def main(argv=None):
             print(f"  loader warning: {msg}")
 
         results = {}
-        cv = LeaveOneGroupOut()
+        if train_test:
+            is_train = np.isin(groups, args.train_excerpts)
+            cv = [(np.flatnonzero(is_train), np.flatnonzero(~is_train))]
+        else:
+            cv = LeaveOneGroupOut()
         for model in args.models:
             est = make_estimator(model, sfreq=float(data.sfreq), max_epochs=args.max_epochs,
                                  batch_size=args.batch_size, device=device, seed=args.seed,
                                  smoke=args.smoke, paper_bn=args.paper_bn)
-            Xm = X if model == "bandpower-hgb" else X_scaled
-            with Timer() as timer:
-                res = cross_validate(est, Xm, y, groups=groups, cv=cv,
-                                     scoring=sleep_scoring(per_class=["N1"]),
-                                     return_estimator=True, return_indices=True,
-                                     error_score="raise")
-            y_pred = np.empty(len(y), dtype=object)
-            for fitted, test in zip(res["estimator"], res["indices"]["test"]):
-                y_pred[test] = fitted.predict(Xm[test])
-            y_pred = y_pred.astype(str)
-            pooled = pooled_scores(y, y_pred, labels=labels)
+            # features compute on the raw µV signals; networks get per-excerpt scaled ones
+            Xm = X if model == "bandpower-hgb" or model in RECORDING_AWARE else X_scaled
+            aware = model in RECORDING_AWARE
+            if aware:
+                # recording ids reach the estimator (fit and predict) through metadata routing
+                kwargs = dict(scoring=recording_scoring(per_class=["N1"]),
+                              params={"recordings": recordings}
+                              | ({} if train_test else {"groups": groups}))
+            else:
+                kwargs = dict(scoring=sleep_scoring(per_class=["N1"]),
+                              groups=None if train_test else groups)
+            with Timer() as timer, sklearn.config_context(enable_metadata_routing=aware):
+                res = cross_validate(est, Xm, y, cv=cv, return_estimator=True,
+                                     return_indices=True, error_score="raise", **kwargs)
+                y_pred = np.empty(len(y), dtype=object)
+                for fitted, test in zip(res["estimator"], res["indices"]["test"]):
+                    extra = {"recordings": recordings[test]} if aware else {}
+                    y_pred[test] = fitted.predict(Xm[test], **extra)
+            scored = np.concatenate(res["indices"]["test"])
+            y_pred = y_pred[scored].astype(str)
+            pooled = pooled_scores(y[scored], y_pred,
+                                   labels=[s for s in labels if np.any(y[scored] == s)])
             results[model] = {
                 "pipeline": _NAMES[model],
+                "recommended": model == RECOMMENDED,
                 "pooled": pooled,
                 "per_fold": {k[5:]: res[k].tolist() for k in res if k.startswith("test_")},
                 "predicted_counts": {s: int(np.sum(y_pred == s)) for s in AASM_STAGES},
@@ -188,19 +297,25 @@ def main(argv=None):
 
     majority = max(counts.values()) / len(y)
     header = ["model"] + [t for _, t in HEADLINE] + ["time (s)"]
-    rows = [[_NAMES[m]] + metric_row(r["pooled"]) + [f"{r['wall_time_s']:.1f}"]
-            for m, r in results.items()]
+    rows = [[_NAMES[m] + (" **(recommended)**" if m == RECOMMENDED else "")]
+            + metric_row(r["pooled"]) + [f"{r['wall_time_s']:.1f}"] for m, r in results.items()]
+    protocol = (f"trained on excerpts {args.train_excerpts}, scored on excerpts "
+                f"{args.test_excerpts}" if train_test else "leave-one-excerpt-out")
     print()
     print(text_table(header, rows))
     print(f"majority-class accuracy {majority:.3f}; wall time {total.seconds:.1f} s")
     md = "\n".join([
-        f"# DREAMS, leave-one-excerpt-out ({'smoke' if args.smoke else 'full'})",
+        f"# DREAMS, {protocol} ({'smoke' if args.smoke else 'full'})",
         "",
         f"{len(y)} epochs of 30 s from {len(np.unique(groups))} excerpts (single EEG channel, "
         f"resampled to 100 Hz); stage counts {counts}. **Only ~360 epochs and no REM: a sanity "
         "check with wide uncertainty.** Metrics pooled over folds, over the stages present. "
         + (f"Networks: {args.max_epochs} training epochs, batch {args.batch_size}. "
-           if any(m != "bandpower-hgb" for m in results) else "")
+           if any(m in ("ulw-sleepnet", "ssc-sleepnet") for m in results) else "")
+        + ("YASA's pretrained stager is applied to every test excerpt whole, without training; "
+           "the YASA and context models get each excerpt's recording id through metadata "
+           "routing. " if any(m in RECORDING_AWARE for m in results) else "")
+        + f"Recommended pipeline: {_NAMES[RECOMMENDED]}. "
         + f"Majority-class accuracy {majority:.3f}.",
         "",
         markdown_table(header, rows),
@@ -218,6 +333,11 @@ def main(argv=None):
     payload = {"benchmark": "dreams", "smoke": args.smoke, "args": vars(args),
                "n_epochs": int(len(y)), "stage_counts": counts, "labels": labels,
                "majority_accuracy": majority, "loader_warnings": load_warnings,
+               "protocol": protocol, "recommended": _NAMES[RECOMMENDED],
+               "pipelines": [{"pipeline": r["pipeline"], "accuracy": r["pooled"]["accuracy"],
+                              "macro_f1": r["pooled"]["macro_f1"], "kappa": r["pooled"]["kappa"],
+                              "n1_f1": r["pooled"].get("f1_N1"), "recommended": m == RECOMMENDED}
+                             for m, r in results.items()],
                "results": results, "hardware": hw, "wall_time_s": total.seconds,
                "peak_rss_mb": peak_rss_mb()}
     write_json(payload, name, out_dir=args.out_dir)

@@ -29,6 +29,7 @@ MODULES = (
     "sklearn_sleep.preprocessing",
     "sklearn_sleep.features",
     "sklearn_sleep.models",
+    "sklearn_sleep.smoothing",
     "sklearn_sleep.metrics",
     "sklearn_sleep.hypnogram",
     "sklearn_sleep.plotting",

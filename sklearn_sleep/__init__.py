@@ -13,6 +13,9 @@ metrics
     Cohen's kappa, macro G-mean, macro-F1, per-class F1 and ready scorers.
 models
     Published networks wrapped as skorch/scikit-learn classifiers.
+smoothing
+    ``HMMSmoother``: hidden-Markov decoding of any classifier's probabilities per
+    recording (transition matrix from the training hypnograms; needs hmmlearn).
 hypnogram, plotting
     Sleep statistics (AASM definitions) and hypnogram / hypnodensity / confusion plots.
 persistence

@@ -104,6 +104,41 @@ def test_bench_sleepedf_features_smoke(shared_data, tmp_path):
     assert written["results"]["majority"]["pooled"]["kappa"] == pytest.approx(0.0)
 
 
+def test_bench_sleepedf_features_train_test_dirs(shared_data, tmp_path):
+    """--train-dir/--test-dir: fit on one folder's nights, score the other's; context rows."""
+    feats = _load("bench_sleepedf_features")
+    src = shared_data / "sleepedf_features"
+    train_dir, test_dir = tmp_path / "train", tmp_path / "test"
+    train_dir.mkdir()
+    test_dir.mkdir()
+    for name in ("SC4001E0.npz", "SC4011E0.npz"):
+        (train_dir / name).symlink_to(src / name)
+    (test_dir / "SC4021E0.npz").symlink_to(src / "SC4021E0.npz")
+    payload = feats.main(["--smoke", "--classifiers", "logreg", "ctx-logreg", "--samplers",
+                          "none", "--train-dir", str(train_dir), "--test-dir", str(test_dir),
+                          "--out-dir", str(tmp_path)])
+    written = json.loads((tmp_path / "sleepedf_features_smoke_train_test.json").read_text())
+    entries = {e["pipeline"]: e for e in written["pipelines"]}
+    assert set(entries) == {"majority", "LogisticRegression",
+                            "ContextFeatures + LogisticRegression", feats.RECOMMENDED}
+    assert [e["pipeline"] for e in written["pipelines"] if e["recommended"]] == [feats.RECOMMENDED]
+    for e in entries.values():
+        assert set(e) == {"pipeline", "accuracy", "macro_f1", "kappa", "n1_f1", "recommended"}
+    assert written["train_test"]["n_test_epochs"] == 200
+    # independent computation: fit on the training folder, score the test folder
+    from sklearn_sleep.metrics import sleep_scores
+
+    X, y, _, _ = feats.load_features(train_dir, wake_trim=60, max_per_recording=200)
+    Xt, yt, _, _ = feats.load_features(test_dir, wake_trim=60, max_per_recording=200)
+    pred = feats.make_pipeline("logreg", "none", smoke=True).fit(X, y).predict(Xt)
+    expected = sleep_scores(yt, pred, labels=["W", "N1", "N2", "N3", "REM"])
+    assert entries["LogisticRegression"]["kappa"] == pytest.approx(expected["kappa"])
+    assert entries["LogisticRegression"]["n1_f1"] == pytest.approx(expected["f1_N1"])
+    assert payload["results"][feats.RECOMMENDED]["hmm"] is True
+    with pytest.raises(ValueError, match="go together"):
+        feats.main(["--smoke", "--train-dir", str(train_dir)])
+
+
 # --------------------------------------------------------------------- skorch overhead
 
 
@@ -154,6 +189,22 @@ def test_bench_dreams_smoke(shared_data, tmp_path):
         _check_scores(res["pooled"])
         assert len(res["per_fold"]["accuracy"]) == 3  # leave-one-excerpt-out
         assert sum(res["predicted_counts"].values()) == payload["n_epochs"]
+
+
+def test_bench_dreams_train_test_excerpts(shared_data, tmp_path):
+    dreams = _load("bench_dreams")
+    payload = dreams.main(["--smoke", "--models", "bandpower-hgb", "bandpower-context-hgb-hmm",
+                           "--train-excerpts", "1", "2", "--test-excerpts", "3",
+                           "--out-dir", str(tmp_path)])
+    written = json.loads((tmp_path / "dreams_smoke_train_test.json").read_text())
+    assert [e["pipeline"] for e in written["pipelines"]] == [
+        dreams._NAMES["bandpower-hgb"], dreams._NAMES["bandpower-context-hgb-hmm"]]
+    for res in payload["results"].values():
+        _check_scores(res["pooled"])
+        assert len(res["per_fold"]["accuracy"]) == 1
+        assert sum(res["predicted_counts"].values()) == 20  # excerpt 3's 20 sampled epochs
+    with pytest.raises(ValueError, match="overlap"):
+        dreams.main(["--smoke", "--train-excerpts", "1", "--test-excerpts", "1"])
 
 
 # ------------------------------------------------------------------ Sleep-EDF protocol

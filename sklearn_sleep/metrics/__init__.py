@@ -21,8 +21,11 @@ from ._classification import (
     sleep_scores,
     sleep_scoring,
 )
+from ._recording import RecordingScorer, recording_scoring
 
 __all__ = [
+    "RecordingScorer",
+    "recording_scoring",
     "format_scores",
     "geometric_mean_score",
     "gmean_scorer",
