@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -57,13 +58,28 @@ def _clf(**kw):
 # ------------------------------------------------------------------------ module
 
 
-@pytest.mark.parametrize("model, out_shape", [("bigru", (3, 5, 4)), ("transformer", (3, 5, 4)),
+@pytest.mark.parametrize("model, out_shape", [("bigru", (3, 5, 4)), ("bilstm", (3, 5, 4)),
+                                              ("transformer", (3, 5, 4)),
                                               ("bilstm_attention", (3, 4))])
 def test_module_output_shapes(model, out_shape):
     net = EpochSequenceNet(ULWSleepNet(n_chans=2, n_times=N_T, n_classes=4), n_classes=4,
                            sequence_model=model, n_hidden=8, n_heads=2)
     assert net.seq2seq == (model != "bilstm_attention")
     assert net(torch.randn(3, 5, 2, N_T)).shape == out_shape
+
+
+def test_bilstm_attention_scores_the_middle_epoch():
+    torch.manual_seed(0)
+    net = EpochSequenceNet(ULWSleepNet(n_chans=2, n_times=N_T), n_classes=3, n_hidden=4,
+                           sequence_model="bilstm_attention").eval()
+    x = torch.randn(2, 5, 2, N_T)
+    with torch.no_grad():
+        z = net._encode(x.reshape(10, 2, N_T)).reshape(2, 5, -1)
+        h, _ = net.rnn(z)
+        e = net.attention.score(torch.tanh(net.attention.proj(h))).squeeze(-1)
+        context = (torch.softmax(e, dim=1)[..., None] * h).sum(dim=1)
+        expected = net.head(torch.cat([h[:, 2], context], dim=1))
+        torch.testing.assert_close(net(x), expected)
 
 
 def test_embedding_is_the_input_of_the_head():
@@ -114,6 +130,7 @@ def test_masleepnet_sequence_module():
     assert net.n_features == 2 * 4  # the intra-epoch BiLSTM-attention context vector
     assert isinstance(net.rnn, nn.LSTM) and net.rnn.hidden_size == 4
     assert net.head[-1].out_features == 5 and net.head[1].out_features == 64
+    assert net.head[1].in_features == 4 * 4  # middle BiLSTM state + attention context
     assert net(torch.randn(2, 3, 4, 3000)).shape == (2, 5)
 
 
@@ -245,6 +262,28 @@ def test_get_params_clone_gridsearch_and_pickle():
     again = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_allclose(again.predict_proba(out.X), fitted.predict_proba(out.X),
                                rtol=1e-5, atol=1e-7)
+
+
+def test_metadata_routing_in_gridsearch_with_groupkfold():
+    out = _segment(n_context=1, n_rec=4, n_epochs=5)
+    seen = []
+
+    class Spy(SequenceSleepNetClassifier):
+        def fit(self, X, y, groups=None, recordings=None, epoch_index=None, **fit_params):
+            seen.append(set(np.asarray(recordings).tolist()))
+            return super().fit(X, y, groups=groups, recordings=recordings,
+                               epoch_index=epoch_index, **fit_params)
+
+    est = Spy(ULWSleepNet, loss_positions="all", max_epochs=1, batch_size=8, device="cpu",
+              random_state=0, sequence_hidden=8)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = est.set_fit_request(groups=False, recordings=True, epoch_index=True)
+        gs = GridSearchCV(est, {"sequence_hidden": [8]}, cv=GroupKFold(2), refit=False)
+        gs.fit(out.X, out.y, groups=out.recordings, recordings=out.recordings,
+               epoch_index=out.epoch_index)
+    # each fold's fit saw only its training recordings' metadata (2 of 4 recordings)
+    assert len(seen) == 2 and all(len(s) == 2 for s in seen)
+    assert seen[0].isdisjoint(seen[1])
 
 
 def test_module_instance_refused():

@@ -32,7 +32,7 @@ __all__ = ["EpochSequenceNet", "SequenceSleepNetClassifier", "MASleepNetSequence
 #: Names tried, in this order, for the classifier head of an epoch network when
 #: ``feature_layer="auto"``. Every network of the library uses one of them.
 HEAD_NAMES = ("classifier", "head", "fc")
-_SEQUENCE_MODELS = ("bigru", "transformer", "bilstm_attention")
+_SEQUENCE_MODELS = ("bigru", "bilstm", "transformer", "bilstm_attention")
 _IGNORE = -100  # target of context positions without a label (outside the recording)
 
 
@@ -61,11 +61,11 @@ class EpochSequenceNet(nn.Module):
 
     The input ``(batch, L, n_chans, n_times)`` is encoded epoch by epoch by
     ``encoder`` (the same weights for all ``L`` positions), giving ``(batch, L, D)``
-    epoch embeddings, which a bidirectional GRU or a Transformer encoder turns into one
+    epoch embeddings, which a bidirectional GRU/LSTM or a Transformer encoder turns into one
     logit vector per epoch, ``(batch, L, n_classes)`` (sequence-to-sequence, as in
     SeqSleepNet [1]_, U-Sleep [2]_ and SleepTransformer [3]_). With
-    ``sequence_model="bilstm_attention"`` a BiLSTM with additive attention pools the
-    sequence into one logit vector ``(batch, n_classes)`` (sequence-to-one, the
+    ``sequence_model="bilstm_attention"`` a BiLSTM with additive attention gives one
+    logit vector ``(batch, n_classes)`` for the middle epoch (sequence-to-one, the
     multi-epoch reading of MASleepNet's attention context module [4]_).
 
     **Epoch embedding convention.** The embedding of an epoch is the *input of the
@@ -87,13 +87,15 @@ class EpochSequenceNet(nn.Module):
     n_chans, n_times : int or None, default=None
         Input epoch shape, used once to measure the embedding size ``D`` with a
         forward pass of zeros. ``None`` reads ``encoder.n_chans``/``encoder.n_times``.
-    sequence_model : {"bigru", "transformer", "bilstm_attention"}, default="bigru"
-        ``"bigru"``: bidirectional GRU, ``n_hidden`` units per direction, then a
-        linear layer per epoch. ``"transformer"``: linear projection to ``n_hidden``,
-        sinusoidal positions, ``n_layers`` Transformer encoder layers (``n_heads``
-        heads, feed-forward ``4 * n_hidden``), then a linear layer per epoch.
-        ``"bilstm_attention"``: BiLSTM (``n_hidden`` per direction) and additive
-        attention of width ``n_hidden`` pooling the sequence (sequence-to-one).
+    sequence_model : {"bigru", "bilstm", "transformer", "bilstm_attention"}, default="bigru"
+        ``"bigru"``/``"bilstm"``: bidirectional GRU/LSTM, ``n_hidden`` units per
+        direction, then the head on every epoch. ``"transformer"``: linear projection
+        to ``n_hidden``, sinusoidal positions, ``n_layers`` Transformer encoder layers
+        (``n_heads`` heads, feed-forward ``4 * n_hidden``), then the head on every
+        epoch. ``"bilstm_attention"``: BiLSTM (``n_hidden`` per direction) whose
+        states are pooled by additive attention of width ``n_hidden``; the head sees
+        the middle epoch's state concatenated with that context vector
+        (sequence-to-one).
     n_hidden : int, default=128
         Width of the sequence model (per direction for the recurrent ones).
     n_layers : int, default=1
@@ -182,11 +184,13 @@ class EpochSequenceNet(nn.Module):
             self.rnn = nn.GRU(self.n_features, n_hidden, num_layers=n_layers, batch_first=True,
                               bidirectional=True, dropout=inter)
             head_in = 2 * n_hidden
-        elif sequence_model == "bilstm_attention":
+        elif sequence_model in ("bilstm", "bilstm_attention"):
             self.rnn = nn.LSTM(self.n_features, n_hidden, num_layers=n_layers, batch_first=True,
                                bidirectional=True, dropout=inter)
-            self.attention = _AdditiveAttention(2 * n_hidden, n_hidden)
             head_in = 2 * n_hidden
+            if sequence_model == "bilstm_attention":
+                self.attention = _AdditiveAttention(2 * n_hidden, n_hidden)
+                head_in = 4 * n_hidden
         else:
             self.project = nn.Linear(self.n_features, n_hidden)
             layer = nn.TransformerEncoderLayer(n_hidden, n_heads, dim_feedforward=4 * n_hidden,
@@ -268,7 +272,8 @@ class EpochSequenceNet(nn.Module):
             return self.head(self.transformer(h))
         h, _ = self.rnn(z)
         if self.sequence_model == "bilstm_attention":
-            return self.head(self.attention(h))
+            middle = h[:, length // 2]
+            return self.head(torch.cat([middle, self.attention(h)], dim=1))
         return self.head(h)
 
 
@@ -366,7 +371,7 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
         The epoch-level network class (not an instance). Its hyper-parameters take the
         ``module__`` prefix; ``n_chans``, ``n_times``, ``n_classes`` and ``sfreq`` are
         filled in from the data as for :class:`SleepNetClassifier`.
-    sequence_model : {"bigru", "transformer", "bilstm_attention"}, default="bigru"
+    sequence_model : {"bigru", "bilstm", "transformer", "bilstm_attention"}, default="bigru"
         Model over the epoch embeddings (see :class:`EpochSequenceNet`).
     sequence_hidden : int, default=128
         Width of the sequence model (per direction for the recurrent ones).
@@ -665,8 +670,10 @@ class MASleepNetSequenceClassifier(SequenceSleepNetClassifier):
        channel-wise attention fusion, intra-epoch BiLSTM-attention) without its
        classifier, giving a 256-d embedding per epoch, shared over the ``L`` epochs;
     2. context module: BiLSTM (128 units per direction) over the ``L`` embeddings and
-       additive attention (width 128) pooling them (sequence-to-one);
-    3. MASleepNet's classifier (Dropout 0.5 -> Linear 256 -> 64 -> ReLU -> Linear).
+       additive attention (width 128) pooling its states into a context vector;
+    3. MASleepNet's classifier shape (Dropout 0.5 -> Linear -> 64 -> ReLU -> Linear)
+       on the middle epoch's BiLSTM state concatenated with the context vector
+       (sequence-to-one).
 
     It predicts the middle epoch of each ``EpochSegmenter(n_context=k)`` sequence.
 
@@ -711,8 +718,12 @@ class MASleepNetSequenceClassifier(SequenceSleepNetClassifier):
     Not in the paper's retrievable text, hence [ASSUMPTION]s: the sequence length
     (NETWORKS.md suggests L = 10-20; choose ``n_context`` in the segmenter, e.g. 5 for
     L = 11), keeping the intra-epoch ACM inside the epoch encoder, sequence-to-one
-    attention pooling, the widths above and the whole training recipe, which is the
-    one of :class:`~sklearn_sleep.models.MASleepNetClassifier` (AttnSleep's).
+    attention pooling, feeding the classifier the middle epoch's BiLSTM state next to
+    the attention context (attention pooling alone does not say which epoch is scored;
+    without it the variant lost to the epoch-level network in
+    ``benchmarks/bench_sequence.py``), the widths above and the whole training recipe,
+    which is the one of :class:`~sklearn_sleep.models.MASleepNetClassifier`
+    (AttnSleep's).
 
     References
     ----------
