@@ -15,6 +15,7 @@ from .mouse_cnn import MouseCNN, MouseCNNClassifier
 from .mouse_attention import MouseCNNAttention, MouseCNNAttentionClassifier
 from .mouse_transformer import MouseTransformer, MouseTransformerClassifier
 from .slumbernet import SlumberNet, SlumberNetClassifier
+from .sequence import EpochSequenceNet, MASleepNetSequenceClassifier, SequenceSleepNetClassifier
 
 __all__ = [
     "SleepNetClassifier",
@@ -39,4 +40,7 @@ __all__ = [
     "MouseTransformerClassifier",
     "SlumberNet",
     "SlumberNetClassifier",
+    "EpochSequenceNet",
+    "SequenceSleepNetClassifier",
+    "MASleepNetSequenceClassifier",
 ]
