@@ -201,7 +201,12 @@ def bench_network_cpu(name, args):
     clf, eps, dur, bs, _ = train_throughput(name, X, y, device="cpu", batch_size=batch)
     del X, y
     entry["params"] = trainable_params(clf.module_)
+    fast = getattr(clf.module_, "fast", None)  # ULW-SleepNet: count the paper's separable
+    if fast:                                   # convolutions, not the fast path's kernels
+        clf.module_.fast = False
     macs, by_op = count_macs(clf.module_, shape)
+    if fast:
+        clf.module_.fast = fast
     entry.update(macs_per_epoch=macs, flops_per_epoch=2 * macs, macs_by_op=by_op)
     entry["cpu_train"] = {"epochs": n_train, "batch_size": bs, "seconds": dur,
                           "epochs_per_s": eps}

@@ -74,12 +74,16 @@ def test_parameter_count(n_chans, expected):
     assert abs(n - paper) / paper < 0.01
 
 
-def test_block_output_lengths():
-    net = ULWSleepNet(n_chans=4, n_times=3000).eval()
+@pytest.mark.parametrize("fast", [False, True])
+def test_block_output_lengths(fast):
+    net = ULWSleepNet(n_chans=4, n_times=3000, fast=fast).eval()
     assert net.out_lengths == (750, 188, 47)
     shapes = []
     blocks = [m for m in net.extractor if type(m).__name__ == "_DSSCBlock"]
-    handles = [b.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape))) for b in blocks]
+    # the fast path runs the blocks on (N, C, 1, L) tensors: drop the unit axis
+    handles = [b.register_forward_hook(
+        lambda m, i, o: shapes.append(tuple(s for k, s in enumerate(o.shape) if k != 2 or s != 1)))
+        for b in blocks]
     with torch.no_grad():
         net(torch.randn(2, 4, 3000))
     for h in handles:
@@ -119,7 +123,8 @@ def test_separable_conv_structure_and_init():
 
 
 def test_macs_match_paper():
-    macs = _count_macs(ULWSleepNet(), torch.randn(1, 4, 3000))
+    # the reference formulation: its nn.Conv1d modules are the ones the hooks see
+    macs = _count_macs(ULWSleepNet(fast=False), torch.randn(1, 4, 3000))
     # NETWORKS.md: conv + dense MACs 3.50 M (x2 = 7.0 MFLOPs; 7.89 M with BN/ReLU/pool/add)
     assert abs(macs / 1e6 - 3.50) < 0.01
 
@@ -134,6 +139,82 @@ def test_channels_share_weights():
     torch.testing.assert_close(f_perm, f[:, [2, 0, 1]])
     # and a single-channel evaluation gives the same row
     torch.testing.assert_close(net.features(x[:, 1:2])[:, 0], f[:, 1])
+
+
+def _randomise_batchnorm(net, seed=0):
+    """Non-trivial BN statistics/affine so that folding them is actually exercised."""
+    g = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            n = m.num_features
+            m.running_mean.copy_(torch.rand(n, generator=g) * 2 - 1)
+            m.running_var.copy_(torch.rand(n, generator=g) * 2 + 0.2)
+            m.weight.data.copy_(torch.rand(n, generator=g) * 2 - 1)  # some negative scales
+            m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
+    return net
+
+
+@pytest.mark.parametrize(
+    "n_chans, n_times, kernel_size",
+    [(4, 3000, 3), (2, 1001, 3), (3, 777, 4), (1, 250, 5)],
+)
+def test_fast_path_equals_reference_eval(n_chans, n_times, kernel_size, monkeypatch):
+    """Fast (channels-last, folded BN, chunked) == reference (grouped Conv1d) in eval."""
+    import sklearn_sleep.models.ulw_sleepnet as ulw
+
+    torch.manual_seed(0)
+    ref = ULWSleepNet(n_chans=n_chans, n_times=n_times, kernel_size=kernel_size, fast=False)
+    _randomise_batchnorm(ref)
+    fast = ULWSleepNet(n_chans=n_chans, n_times=n_times, kernel_size=kernel_size)
+    fast.load_state_dict(ref.state_dict())  # weights are interchangeable
+    assert list(fast.state_dict()) == list(ref.state_dict())
+    ref.eval()
+    fast.eval()
+    x = 20 * torch.randn(7, n_chans, n_times)
+    with torch.no_grad():
+        expected = ref(x)
+        assert expected.abs().max() > 1e-3  # not a degenerate all-zero comparison
+        # several inference chunks (including a ragged last one)
+        monkeypatch.setattr(ulw, "_INFERENCE_CHUNK_SAMPLES", 3 * n_times)
+        torch.testing.assert_close(fast(x), expected, rtol=1e-4, atol=1e-5)
+    # with autograd on (no chunking), the same
+    torch.testing.assert_close(fast(x).detach(), expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fast.features(x).detach(), ref.features(x).detach(),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_fast_path_equals_reference_train():
+    """Train mode: same outputs (same dropout masks), BN running stats and gradients."""
+    torch.manual_seed(0)
+    ref = ULWSleepNet(n_chans=3, n_times=1000, fast=False).train()
+    fast = ULWSleepNet(n_chans=3, n_times=1000).train()
+    fast.load_state_dict(ref.state_dict())
+    x = torch.randn(6, 3, 1000)
+    torch.manual_seed(1)
+    out_ref = ref(x)
+    torch.manual_seed(1)
+    out_fast = fast(x)
+    torch.testing.assert_close(out_fast, out_ref, rtol=1e-4, atol=1e-5)
+    out_ref.square().sum().backward()
+    out_fast.square().sum().backward()
+    # float32 rounding relative to the largest gradient (the pointwise biases before a
+    # BatchNorm have a zero gradient in exact arithmetic: rounding noise only)
+    scale = max(float(p.grad.abs().max()) for p in ref.parameters())
+    for (name, p_ref), (_, p_fast) in zip(ref.named_parameters(), fast.named_parameters()):
+        torch.testing.assert_close(p_fast.grad, p_ref.grad, rtol=1e-3, atol=1e-4 * scale,
+                                   msg=name)
+    for (name, b_ref), (_, b_fast) in zip(ref.named_buffers(), fast.named_buffers()):
+        torch.testing.assert_close(b_fast, b_ref, rtol=1e-4, atol=1e-6, msg=name)
+    assert int(fast.extractor[0].main[1].num_batches_tracked) == 1
+
+
+def test_fast_flag_pickled_without_it():
+    """A module pickled before ``fast`` existed still runs (the reference path)."""
+    net = ULWSleepNet(n_chans=2, n_times=500).eval()
+    del net.fast
+    clone_net = pickle.loads(pickle.dumps(net))
+    with torch.no_grad():
+        assert clone_net(torch.randn(2, 2, 500)).shape == (2, 5)
 
 
 def test_gradient_step_reduces_loss():
