@@ -160,3 +160,18 @@ def test_fft_features_moved_to_features_with_deprecated_alias():
     from sklearn_sleep.preprocessing._fft import FFTFeatures as pickled_path
 
     assert pickled_path is FFTFeatures
+
+
+def test_feature_names_input_features_contract():
+    X = np.random.default_rng(0).normal(size=(3, 2, 400))
+    bp = BandPowerFeatures(SFREQ, ch_names=["Fpz-Cz", "Pz-Oz"]).fit(X)
+    first = bp.feature_names_[0]
+    # a Pipeline passes the previous step's names: placeholders give way to known names
+    assert bp.get_feature_names_out(["ch0", "ch1"])[0] == f"Fpz-Cz_{first}"
+    assert bp.get_feature_names_out(["Fpz-Cz", "Pz-Oz"])[0] == f"Fpz-Cz_{first}"
+    with pytest.raises(ValueError, match="differ from the channel names seen in fit"):
+        bp.get_feature_names_out(["Pz-Oz", "Fpz-Cz"])
+    with pytest.raises(ValueError, match="3 names"):
+        bp.get_feature_names_out(["a", "b", "c"])
+    unnamed = BandPowerFeatures(SFREQ).fit(X)
+    assert unnamed.get_feature_names_out(["C3", "C4"])[0] == f"C3_{first}"

@@ -381,3 +381,32 @@ def test_transform_refuses_epochs_with_other_channel_names():
     picker = ChannelPicker(["Pz-Oz"], ch_names=["Fpz-Cz", "Pz-Oz"]).fit(data)
     with pytest.raises(ValueError, match="same order"):
         picker.transform(swapped)
+
+
+def test_issue8_probe_picker_filter_bandpower_logreg():
+    # the probe of issue 8, verbatim: fits, predicts, and names carry the picked channels
+    pytest.importorskip("pandas")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_sleep.features import BandPowerFeatures
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(24, 3, 400)).astype(np.float32)
+    y = np.array(["W", "N2"] * 12)
+    pipe = Pipeline([
+        ("pick", ChannelPicker(["EEG Pz-Oz"], ch_names=["EEG Fpz-Cz", "EEG Pz-Oz", "EOG"])),
+        ("filter", BandPassFilter(100, 0.3, 35)),
+        ("features", BandPowerFeatures(100)),
+        ("clf", LogisticRegression(max_iter=2000)),
+    ]).set_output(transform="pandas")
+    assert pipe.fit(X, y).predict(X).shape == (24,)
+    names = pipe[:-1].get_feature_names_out()
+    assert all(n.startswith("EEG Pz-Oz_") for n in names) and "EEG Pz-Oz_delta_rel" in names
+
+
+def test_set_output_polars_on_3d_transformers():
+    pytest.importorskip("polars")
+    X = np.random.default_rng(1).normal(size=(3, 2, 400))
+    out = BandPassFilter(100).set_output(transform="polars").fit_transform(X)
+    np.testing.assert_array_equal(np.asarray(out), BandPassFilter(100).fit_transform(X))
