@@ -215,9 +215,8 @@ def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, s
     # Epochs outside the signal (Sleep-EDF's trailing 'Sleep stage ?' often is) are
     # counted, never allocated.
     n_outside = plan.n_outside
-    inside = np.ones(len(onsets), dtype=bool)
     # Wake trimming around the sleep period.
-    keep = inside.copy()
+    keep = np.ones(len(onsets), dtype=bool)
     n_trimmed = 0
     if wake_edge_minutes is not None:
         is_sleep = np.isin(labels, _SLEEP_STAGES)
@@ -254,7 +253,14 @@ def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANN
     psg_file : str or Path
         ``*-PSG.edf`` file.
     hypnogram_file : str or Path
-        Matching ``*-Hypnogram.edf`` (EDF+ annotations).
+        Matching ``*-Hypnogram.edf`` (EDF+ annotations). Its onsets are aligned on the
+        PSG by the start date/time of both headers (a hypnogram starting 1 h after the
+        PSG labels the epochs from +3600 s; an unknown start raises). Overlapping
+        annotations, duplicated onsets and durations that are not a multiple of
+        ``epoch_seconds`` raise (see
+        :func:`~sklearn_sleep.datasets._validation.annotations_to_epochs`); annotated
+        epochs beyond the signal are counted (``n_outside_signal``) without being
+        allocated.
     channels : sequence of str, default=("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal",
         "EMG submental")
         Channels in output order; a missing one raises a ``ValueError`` listing the
@@ -268,7 +274,7 @@ def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANN
         Wake kept before the first and after the last sleep (N1/N2/N3/REM) epoch;
         ``None`` keeps everything.
     epoch_seconds : float, default=30
-        Epoch length; every annotation must last a multiple of it.
+        Epoch length; every annotation must last a multiple of it (never rounded).
     resample_mismatched : {"resample", "raise"}, default="resample"
         Channels whose native rate differs from ``sfreq`` (from the highest native rate
         when ``sfreq=None``), e.g. the 1 Hz ``EMG submental``, are resampled with
