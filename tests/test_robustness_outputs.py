@@ -507,6 +507,18 @@ def test_crafted_safe_file_is_refused(world, tmp_path, attack):
     assert not (tmp_path / "h.csv").exists()
 
 
+@pytest.mark.parametrize("name", [
+    "os.system", "builtins.eval", "subprocess.Popen", "numpy.load",
+    "sklearn_sleep.cli.main", "sklearn_sleep.models._base.SleepNetClassifier",
+    "sklearn_sleep.models.ulw_sleepnet.ULWSleepNet", "sklearn.no_such.Thing",
+])
+def test_skops_type_allow_list_refuses(name):
+    from sklearn_sleep._safe_model import check_trusted_type
+
+    with pytest.raises(ValueError, match="refusing|not importable|does not exist"):
+        check_trusted_type(name)
+
+
 def test_unfitted_estimator_inside_valid_files(world, tmp_path):
     from sklearn.linear_model import LogisticRegression
 
