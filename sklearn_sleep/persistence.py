@@ -23,7 +23,8 @@ Model files that cannot run code
   :mod:`sklearn_sleep.models`, whose class and ``get_params()`` are in the JSON.
 
 ``load_model("model.zip")`` never unpickles: skops builds only types on a fixed list
-(classes of scikit-learn and sklearn_sleep, NumPy scalar types and ufuncs), networks
+(classes of scikit-learn and sklearn_sleep restored by a plain attribute update - no
+torch module, no skorch network -, NumPy scalar types and ufuncs), networks
 are rebuilt only from the library's own classes, and weights are plain tensors. A
 different *major* version of sklearn_sleep is refused, a different minor version warns.
 
