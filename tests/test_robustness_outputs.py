@@ -692,7 +692,7 @@ def test_train_counts_scored_epochs_beyond_the_psg(tmp_path):
     status, out, err = cli(["train", data, "--out", tmp_path / "m.zip", "--model",
                             "bandpower-logreg", "--quiet"])
     assert status == 0, err
-    assert "8 scored epochs beyond the end of the PSG" in out
+    assert "8 annotated epochs (scored or not) outside the PSG signal" in out
 
 
 def _eval_edf(world, tmp_path, annotations, *extra):
