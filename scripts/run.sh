@@ -39,7 +39,8 @@ if [ ! -f "$MARKER" ] || [ "$(cat "$MARKER")" != "$STAMP" ]; then
     if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
         echo "installing $TORCH_SPEC (CPU build)" >&2
         if [ "$(uname -s)" = "Linux" ] && [ -n "$TORCH_INDEX_URL" ]; then
-            "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC" --index-url "$TORCH_INDEX_URL" \
+            "$VENV/bin/python" -m pip install --quiet --retries 2 --timeout 30 "$TORCH_SPEC" \
+                --index-url "$TORCH_INDEX_URL" \
                 || "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC"
         else
             "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC"

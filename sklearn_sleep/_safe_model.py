@@ -72,7 +72,9 @@ def check_trusted_type(name):
     ------
     UnsafeModelError
         (a ``ValueError``) naming the type, when it is not a class of ``sklearn`` or
-        ``sklearn_sleep``, a NumPy scalar/dtype class or a NumPy ufunc.
+        ``sklearn_sleep`` restored by a plain attribute update (no ``__setstate__`` of its
+        own, no torch module or skorch network), a NumPy scalar/dtype class or a NumPy
+        ufunc.
     """
     root = str(name).split(".", 1)[0]
     if root not in _SKOPS_ROOTS + ("numpy",):
@@ -85,12 +87,42 @@ def check_trusted_type(name):
         ok = isinstance(obj, np.ufunc) or (isinstance(obj, type) and issubclass(
             obj, (np.generic, np.dtype)))
     else:
-        ok = isinstance(obj, type)
+        ok = isinstance(obj, type) and _plain_state(obj)
     if not ok:
+        what = ("a class whose state would be restored by its own code (__setstate__) or a "
+                "torch/skorch object" if isinstance(obj, type)
+                else f"a {type(obj).__name__}, not a class")
         raise UnsafeModelError(
-            f"the model file refers to {name!r}, which is a {type(obj).__name__}, not a "
-            "trusted class; refusing to load it (it could run code)."
+            f"the model file refers to {name!r}, {what}; refusing to load it (it could run "
+            "code)."
         )
+
+
+def _plain_state(cls):
+    """True for classes whose state is restored by a plain ``__dict__`` update.
+
+    skops builds an object with ``cls.__new__`` and hands the stored state to its
+    ``__setstate__``. A class with its own ``__setstate__`` (a skorch network, which
+    unpickles its torch modules there) could turn stored data into code, so only the
+    default one and those defined by scikit-learn itself are accepted; torch
+    modules and skorch networks are refused whatever they define (networks go through
+    the ``"network"`` kind instead).
+    """
+    from sklearn.base import BaseEstimator
+
+    for base in ("torch.nn.Module", "skorch.net.NeuralNet"):
+        module_name, _, attr = base.rpartition(".")
+        module = importlib.import_module(module_name) if module_name.split(".")[0] in (
+            "torch", "skorch") else None
+        if module is not None and issubclass(cls, getattr(module, attr)):
+            return False
+    setstate = getattr(cls, "__setstate__", None)
+    allowed = {None, getattr(object, "__setstate__", None), BaseEstimator.__setstate__}
+    if setstate in allowed:
+        return True
+    # scikit-learn's own restorers (e.g. TreePredictor's dtype fix) are scikit-learn code,
+    # trusted as skops trusts scikit-learn
+    return (getattr(setstate, "__module__", "") or "").startswith("sklearn.")
 
 
 # ------------------------------------------------------------------- network params

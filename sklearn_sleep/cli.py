@@ -558,7 +558,8 @@ def _read_labels(path):
 
 #: Per-recording counts returned by the readers: what was left out of training.
 _DROP_COUNTS = {
-    "n_outside_signal": "scored epochs beyond the end of the PSG",
+    "n_scored_outside_signal": "scored epochs outside the PSG signal",
+    "n_outside_signal": "annotated epochs (scored or not) outside the PSG signal",
     "n_excluded": "movement/unscored epochs",
     "n_trimmed_wake": "wake epochs trimmed at the ends of the night",
     "n_dropped_labels": "labels beyond the end of the signal",

@@ -23,7 +23,8 @@ Model files that cannot run code
   :mod:`sklearn_sleep.models`, whose class and ``get_params()`` are in the JSON.
 
 ``load_model("model.zip")`` never unpickles: skops builds only types on a fixed list
-(classes of scikit-learn and sklearn_sleep, NumPy scalar types and ufuncs), networks
+(classes of scikit-learn and sklearn_sleep restored by a plain attribute update - no
+torch module, no skorch network -, NumPy scalar types and ufuncs), networks
 are rebuilt only from the library's own classes, and weights are plain tensors. A
 different *major* version of sklearn_sleep is refused, a different minor version warns.
 
@@ -495,7 +496,24 @@ def _read_safe(path):
     return document, read_member
 
 
+def _looks_like_pickle(path):
+    """Pickle (protocol 2+ or 0/1 opcodes) or a joblib file (zlib/gzip/bz2/xz/lzma)."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    return (head[:1] in (b"\x80", b"(", b"]", b"}", b"c", b"x")
+            or head[:2] == b"\x1f\x8b" or head[:3] == b"BZh"
+            or head[:6] == b"\xfd7zXZ\x00")  # "]" (0x5d) also starts lzma-alone
+
+
 def _refuse_pickle(path):
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelFileError(f"Model file {str(path)!r} is empty (0 bytes).")
+    if not _looks_like_pickle(path):
+        raise ModelFileError(
+            f"{str(path)!r} ({size} bytes) is not a model file: neither the sklearn_sleep "
+            "zip format nor a pickle/joblib file (truncated, corrupt or another kind of file)."
+        )
     raise ModelFileError(
         f"{str(path)!r} is a pickle/joblib model file (the format of sklearn_sleep 0.1 and of "
         "plain joblib.dump). Loading a pickle can run arbitrary code, so it is refused by "

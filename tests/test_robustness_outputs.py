@@ -507,6 +507,18 @@ def test_crafted_safe_file_is_refused(world, tmp_path, attack):
     assert not (tmp_path / "h.csv").exists()
 
 
+@pytest.mark.parametrize("name", [
+    "os.system", "builtins.eval", "subprocess.Popen", "numpy.load",
+    "sklearn_sleep.cli.main", "sklearn_sleep.models._base.SleepNetClassifier",
+    "sklearn_sleep.models.ulw_sleepnet.ULWSleepNet", "sklearn.no_such.Thing",
+])
+def test_skops_type_allow_list_refuses(name):
+    from sklearn_sleep._safe_model import check_trusted_type
+
+    with pytest.raises(ValueError, match="refusing|not importable|does not exist"):
+        check_trusted_type(name)
+
+
 def test_unfitted_estimator_inside_valid_files(world, tmp_path):
     from sklearn.linear_model import LogisticRegression
 
@@ -680,7 +692,7 @@ def test_train_counts_scored_epochs_beyond_the_psg(tmp_path):
     status, out, err = cli(["train", data, "--out", tmp_path / "m.zip", "--model",
                             "bandpower-logreg", "--quiet"])
     assert status == 0, err
-    assert "8 scored epochs beyond the end of the PSG" in out
+    assert "8 annotated epochs (scored or not) outside the PSG signal" in out
 
 
 def _eval_edf(world, tmp_path, annotations, *extra):
