@@ -261,7 +261,8 @@ class EpochSequenceNet(nn.Module):
         """
         if x.ndim != 4:
             raise ValueError(
-                f"EpochSequenceNet expects (batch, L, n_chans, n_times), got shape {tuple(x.shape)}."
+                "EpochSequenceNet expects (batch, L, n_chans, n_times), got shape "
+                f"{tuple(x.shape)}."
             )
         b, length = x.shape[:2]
         z = self._encode(x.reshape(b * length, *x.shape[2:])).reshape(b, length, -1)
