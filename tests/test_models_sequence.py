@@ -220,6 +220,11 @@ def test_loss_positions_all_needs_and_checks_metadata():
     clf = _clf(loss_positions="all").fit(out.X, out.y, recordings=out.recordings,
                                          epoch_index=out.epoch_index)
     assert clf.predict(out.X).shape == out.y.shape
+    with pytest.raises(ValueError, match="partial_fit"):
+        clf.partial_fit(out.X, out.y)
+    centre = _clf().fit(out.X, out.y)
+    centre.partial_fit(out.X, out.y)  # continues training (middle position)
+    assert len(centre.history_) == 2
 
 
 def test_all_position_targets_and_masked_loss():
