@@ -1,5 +1,6 @@
 """Tests of the sequence networks (EpochSequenceNet, SequenceSleepNetClassifier, MASleepNet-seq)."""
 
+import copy
 import importlib
 import pickle
 import sys
@@ -66,6 +67,43 @@ def test_module_output_shapes(model, out_shape):
                            sequence_model=model, n_hidden=8, n_heads=2)
     assert net.seq2seq == (model != "bilstm_attention")
     assert net(torch.randn(3, 5, 2, N_T)).shape == out_shape
+
+
+_TINY = {  # network -> (n_chans, n_times, constructor settings), as in test_robustness
+    "MMASleepNet": (4, 1000, {}),
+    "MASleepNet": (4, 1000, {"n_filters": 16, "lstm_hidden": 8, "attention_dim": 8}),
+    "ULWSleepNet": (4, 300, {}),
+    "SSCSleepNet": (1, 300, {"stem_channels": 8, "se_widths": (8, 16), "blocks_per_stage": 1,
+                             "se_reduction": 4, "cnn_channels": (8, 16, 16),
+                             "cnn_kernels": (25, 8, 8), "embed_dim": 16, "fc_hidden": 16}),
+    "MouseCNN": (2, 512, {}),
+    "MouseCNNAttention": (2, 512, {}),
+    "MouseTransformer": (2, 512, {"n_layers": 1, "d_model": 32, "n_heads": 4, "d_ff": 64,
+                                  "head_hidden": 32}),
+    "SlumberNet": (2, 32, {"n_blocks": 2}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TINY))
+def test_every_library_network_becomes_a_sequence_network(name):
+    from sklearn_sleep import models
+
+    n_chans, n_times, kw = _TINY[name]
+    torch.manual_seed(0)
+    encoder = getattr(models, name)(n_chans=n_chans, n_times=n_times, n_classes=3, **kw)
+    ref = copy.deepcopy(encoder).eval()
+    net = EpochSequenceNet(encoder, n_classes=3, n_hidden=4).eval()
+    assert net.feature_layer_ in ("classifier", "head", "fc")
+    seen = []
+    ref.get_submodule(net.feature_layer_).register_forward_pre_hook(
+        lambda mod, args: seen.append(args[0]))
+    x = torch.randn(2, 3, n_chans, n_times)
+    with torch.no_grad():
+        ref(x[:, 1])
+        torch.testing.assert_close(net._encode(x[:, 1]), seen[0].flatten(1))
+        out = net(x)
+    assert net.n_features == seen[0].flatten(1).shape[1]
+    assert out.shape == (2, 3, 3) and torch.isfinite(out).all()
 
 
 def test_bilstm_attention_scores_the_middle_epoch():
