@@ -329,6 +329,19 @@ def test_metadata_routing_in_gridsearch_with_groupkfold():
     assert seen[0].isdisjoint(seen[1])
 
 
+def test_masleepnet_sequence_params_round_trip():
+    clf = MASleepNetSequenceClassifier(lr_milestones=None, sequence_hidden=16,
+                                       module__n_filters=32)
+    params = clf.get_params()
+    assert params["sequence_model"] == "bilstm_attention" and params["class_weight"] == "attnsleep"
+    assert params["lr_milestones"] is None and params["module__n_filters"] == 32
+    twin = clone(clf).get_params()
+    assert {k: v for k, v in twin.items() if not k.startswith("callbacks")} == {
+        k: v for k, v in params.items() if not k.startswith("callbacks")}
+    names = [n for n, _ in MASleepNetSequenceClassifier().get_default_callbacks()]
+    assert "lr_step" in names and "lr_step" not in [n for n, _ in clf.get_default_callbacks()]
+
+
 def test_module_instance_refused():
     out = _segment(n_context=1)
     clf = SequenceSleepNetClassifier(ULWSleepNet(n_chans=2, n_times=N_T), max_epochs=1,
