@@ -261,7 +261,8 @@ class EpochSequenceNet(nn.Module):
         """
         if x.ndim != 4:
             raise ValueError(
-                f"EpochSequenceNet expects (batch, L, n_chans, n_times), got shape {tuple(x.shape)}."
+                "EpochSequenceNet expects (batch, L, n_chans, n_times), got shape "
+                f"{tuple(x.shape)}."
             )
         b, length = x.shape[:2]
         z = self._encode(x.reshape(b * length, *x.shape[2:])).reshape(b, length, -1)
@@ -651,6 +652,33 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
             return super().fit(X, y, groups=groups, **fit_params)
         finally:
             self.__dict__.pop("_context_rows", None)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Continue training for ``max_epochs`` more passes (middle-position loss only).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, 2*n_context+1, n_chans, n_times)
+            Context sequences of the fitted shape.
+        y : array-like of shape (n_epochs,)
+            Labels of the middle epochs.
+        classes : None
+            Unused; the classes are those seen at ``fit``.
+        **fit_params
+            Passed to skorch.
+
+        Returns
+        -------
+        self : SequenceSleepNetClassifier
+        """
+        if ("_routing_method" not in fit_params and self.loss_positions == "all"
+                and getattr(self, "initialized_", False)):
+            raise ValueError(
+                "partial_fit has no recordings/epoch_index to supervise every position, so "
+                "it would silently train on the middle position only; with "
+                "loss_positions='all' call fit again (or set loss_positions='centre')."
+            )
+        return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
