@@ -15,6 +15,11 @@ from .mouse_cnn import MouseCNN, MouseCNNClassifier
 from .mouse_attention import MouseCNNAttention, MouseCNNAttentionClassifier
 from .mouse_transformer import MouseTransformer, MouseTransformerClassifier
 from .slumbernet import SlumberNet, SlumberNetClassifier
+from .accelerated import (
+    AcceleratedSleepNetClassifier,
+    SleepNetAccelerateMixin,
+    make_accelerator,
+)
 
 __all__ = [
     "SleepNetClassifier",
@@ -39,4 +44,7 @@ __all__ = [
     "MouseTransformerClassifier",
     "SlumberNet",
     "SlumberNetClassifier",
+    "AcceleratedSleepNetClassifier",
+    "SleepNetAccelerateMixin",
+    "make_accelerator",
 ]
