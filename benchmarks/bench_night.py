@@ -110,11 +110,11 @@ def _clock(fn):
     return time.perf_counter() - w0, time.process_time() - c0
 
 
-def ulw_ratio(night_epochs, repeats):
+def ulw_ratio(night_epochs, repeats, n_fit=1000):
     """ULW-SleepNet (fast, reference) vs band power + HGB, interleaved in one process."""
     X, _ = make_data(night_epochs, (4, 3000), HUMAN, seed=1)
     contenders = {
-        "band power + HGB": band_power_hgb(),
+        "band power + HGB": band_power_hgb(n_fit),
         "ULW-SleepNet": fitted_network("ULW-SleepNet"),
         "ULW-SleepNet (reference, fast=False)": fitted_network("ULW-SleepNet",
                                                                module__fast=False),
@@ -189,7 +189,9 @@ def build_parser():
     p.add_argument("--max-night-s", type=float, default=120.0)
     p.add_argument("--networks", nargs="*", default=list(NETWORKS),
                    help="networks timed in their own process (default: all)")
-    p.add_argument("--smoke", action="store_true", help="tiny nights, 2 rounds")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny nights, 2 rounds, HGB fitted on 100 epochs")
+    p.add_argument("--out-dir", default=None, help="results folder (default: results/)")
     return p
 
 
@@ -204,7 +206,8 @@ def main(argv=None):
         raise SystemExit(f"unknown network(s) {unknown}; choose from {list(NETWORKS)}")
     t0 = time.perf_counter()
     print(f"ULW-SleepNet vs band power + HGB, {args.repeats} interleaved rounds", flush=True)
-    ratio = run_isolated(ulw_ratio, args.night_epochs, args.repeats)
+    ratio = run_isolated(ulw_ratio, args.night_epochs, args.repeats,
+                         100 if args.smoke else 1000)
     for k, v in ratio.items():
         if k.startswith(("median", "ratio")):
             print(f"  {k}: {v:.3f}", flush=True)
@@ -221,7 +224,7 @@ def main(argv=None):
                "networks": nets, "data": "synthetic (random normal epochs)",
                "total_wall_s": time.perf_counter() - t0}
     stem = "night_smoke" if args.smoke else "night"
-    write_json(payload, stem)
+    write_json(payload, stem, out_dir=args.out_dir)
 
     n = args.night_epochs
     key = "ULW-SleepNet"
@@ -270,7 +273,7 @@ def main(argv=None):
         f"- Total wall time {payload['total_wall_s']:.0f} s.",
         "",
     ])
-    write_markdown(text, stem)
+    write_markdown(text, stem, out_dir=args.out_dir)
     print(text)
     return payload
 

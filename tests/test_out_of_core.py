@@ -26,6 +26,9 @@ from sklearn_sleep.datasets import preprocess_recordings
 from sklearn_sleep.models import SleepNetClassifier
 from sklearn_sleep.utils import _validation
 
+# batches collated from the read-only store: PyTorch warns (once) that it is not writable
+pytestmark = pytest.mark.filterwarnings("ignore:The given NumPy array is not writable")
+
 REPO = Path(__file__).resolve().parents[1]
 LABELS = np.array(["W", "N2", "REM"])
 
