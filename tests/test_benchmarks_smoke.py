@@ -316,3 +316,22 @@ def test_count_macs_lstm_and_attention():
     # one linear layer: in*out MACs per epoch, nothing analytic
     total, by_op = common.count_macs(nn.Sequential(nn.Flatten(), nn.Linear(6, 3)), (2, 3))
     assert total == 18 and not any("analytic" in k for k in by_op)
+
+
+# ------------------------------------------------------------------ one night, one thread
+
+
+def test_bench_night_smoke(tmp_path):
+    bench = _load("bench_night")
+    bench.main(["--smoke", "--out-dir", str(tmp_path)])
+    written = json.loads((tmp_path / "night_smoke.json").read_text())
+    assert (tmp_path / "night_smoke.md").is_file()
+    ratio = written["ulw_vs_band_power_hgb"]
+    assert ratio["max_abs_diff_fast_vs_reference"] < 1e-4
+    for clock in ("wall", "cpu"):
+        runs = ratio["runs"]
+        expected = np.median(np.asarray(runs["ULW-SleepNet"][clock])
+                             / np.asarray(runs["band power + HGB"][clock]))
+        assert ratio[f"ratio_{clock} ULW-SleepNet / band power + HGB"] == pytest.approx(expected)
+    assert list(written["networks"]) == ["ULW-SleepNet"]
+    assert written["networks"]["ULW-SleepNet"]["peak_rss_mb"] > 0

@@ -179,7 +179,10 @@ def preprocess_recordings(recordings, reader, *, n_jobs=1, out=None, transform=N
     n_jobs : int, default=1
         Number of joblib workers. With ``out`` a path the workers are processes
         (loky) that open the ``.npy`` file in ``r+`` mode; with ``out=None`` they are
-        threads writing into the shared in-memory array.
+        threads writing into the shared in-memory array. Inside
+        ``joblib.parallel_config(backend="dask")`` (with a ``distributed.Client``) both
+        passes run on the Dask workers when ``out`` is a path they can all reach (a
+        shared filesystem) and ``n_jobs=-1``; see ``docs/scaling.md``.
     out : str, Path or None, default=None
         Path of a ``.npy`` file to create and fill; ``X`` is then a read/write
         :class:`numpy.memmap` on it. ``None`` keeps ``X`` in memory. The file is

@@ -16,6 +16,11 @@ from .mouse_attention import MouseCNNAttention, MouseCNNAttentionClassifier
 from .mouse_transformer import MouseTransformer, MouseTransformerClassifier
 from .slumbernet import SlumberNet, SlumberNetClassifier
 from .sequence import EpochSequenceNet, MASleepNetSequenceClassifier, SequenceSleepNetClassifier
+from .accelerated import (
+    AcceleratedSleepNetClassifier,
+    SleepNetAccelerateMixin,
+    make_accelerator,
+)
 
 __all__ = [
     "SleepNetClassifier",
@@ -43,4 +48,8 @@ __all__ = [
     "EpochSequenceNet",
     "SequenceSleepNetClassifier",
     "MASleepNetSequenceClassifier",
+
+    "AcceleratedSleepNetClassifier",
+    "SleepNetAccelerateMixin",
+    "make_accelerator",
 ]

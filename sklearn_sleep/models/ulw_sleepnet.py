@@ -107,7 +107,7 @@ class _SeparableConv1d(nn.Module):
 
 
 def _single_channel_sep_bn_pool_relu(sep, bn, x):
-    """Eval-mode Sep -> BN -> ReLU -> MaxPool(2) of a single input channel, exactly.
+    """Eval-mode Sep -> BN -> ReLU -> MaxPool(2) of one input channel (same function).
 
     With one input channel every output channel is an affine function of ONE filtered
     signal ``z = depthwise(x)``: ``y_o = a_o z + c_o`` (pointwise weight and BatchNorm

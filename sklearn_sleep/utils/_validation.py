@@ -36,6 +36,33 @@ def epochs_to_microvolts(X):
     return data * factors[None, :, None]
 
 
+#: elements per block of the NaN/inf scan: the scan's temporary memory stays bounded
+#: (a few MB) whatever the size of X, e.g. a memory-mapped epoch store larger than RAM.
+_FINITE_BLOCK_ELEMENTS = 2**22
+
+
+def _nonfinite_epochs(arr):
+    """Number of NaN/inf values in ``arr`` and the epochs (axis 0) holding them.
+
+    Scans ``arr`` in blocks of epochs, so that the temporary boolean mask never holds
+    more than ~:data:`_FINITE_BLOCK_ELEMENTS` values (``np.isfinite(arr)`` on a
+    memory-mapped array would allocate a quarter of its size in RAM).
+    """
+    per_epoch = max(1, arr.size // max(arr.shape[0], 1)) if arr.ndim else 1
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    step = max(1, _FINITE_BLOCK_ELEMENTS // per_epoch)
+    n_bad, bad_epochs = 0, []
+    for start in range(0, arr.shape[0], step):
+        finite = np.isfinite(arr[start:start + step])
+        if not finite.all():
+            bad = ~finite.reshape(finite.shape[0], -1)
+            n_bad += int(bad.sum())
+            bad_epochs.append(start + np.flatnonzero(bad.any(axis=1)))
+    bad_epochs = np.concatenate(bad_epochs) if bad_epochs else np.empty(0, dtype=int)
+    return n_bad, bad_epochs
+
+
 def check_epochs(X, *, name="X", ndim=3, dtype=np.float32, allow_nan=False, copy=False,
                  min_ndim=None):
     """Validate an array of epochs ``(n_epochs, n_channels, n_times)``.
@@ -106,11 +133,8 @@ def check_epochs(X, *, name="X", ndim=3, dtype=np.float32, allow_nan=False, copy
         out_dtype = dtype
     arr = arr.astype(out_dtype, copy=copy)
     if not allow_nan:
-        finite = np.isfinite(arr)
-        if not finite.all():
-            bad = ~finite
-            n_bad = int(bad.sum())
-            bad_epochs = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))
+        n_bad, bad_epochs = _nonfinite_epochs(arr)
+        if n_bad:
             shown = ", ".join(map(str, bad_epochs[:10])) + (" ..." if bad_epochs.size > 10 else "")
             raise ValueError(
                 f"{name} contains {n_bad} NaN or infinite value(s) in {bad_epochs.size} "
