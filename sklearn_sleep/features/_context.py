@@ -206,16 +206,19 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
         return n_blocks * self.n_features_in_
 
     def _one_recording(self, x):
+        def scaled(a):
+            return a if self.quantile_range is None else _robust_scale(a, self.quantile_range)
+
         parts = []
         if self.keep_original:
-            parts.append(_robust_scale(x, self.quantile_range) if self.scale_original else x)
+            parts.append(scaled(x) if self.scale_original else x)
         if self.centered_window is not None:
             half = self.centered_window // 2
-            c = _window_mean(x, triang(self.centered_window), range(-half, half + 1))
-            parts.append(c if self.quantile_range is None else _robust_scale(c, self.quantile_range))
+            parts.append(scaled(_window_mean(x, triang(self.centered_window),
+                                             range(-half, half + 1))))
         if self.past_window is not None:
-            p = _window_mean(x, np.ones(self.past_window), range(-self.past_window + 1, 1))
-            parts.append(p if self.quantile_range is None else _robust_scale(p, self.quantile_range))
+            parts.append(scaled(_window_mean(x, np.ones(self.past_window),
+                                             range(-self.past_window + 1, 1))))
         return np.hstack(parts)
 
     def get_feature_names_out(self, input_features=None):
