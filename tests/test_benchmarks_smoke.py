@@ -283,7 +283,7 @@ def test_bench_networks_smoke(tmp_path):
     # trainable parameters: the counts asserted by the model tests
     expected = {
         "MMASleepNet": 1_604_229, "MASleepNet": 1_551_249, "ULW-SleepNet": 13_337,
-        "SSC-SleepNet": 1_335_713, "MouseCNN": 37_391, "MouseCNNAttention": 126_095,
+        "SSC-SleepNet": 1_335_713, "MouseCNN": 480_532, "MouseCNNAttention": 568_340,
         "MouseTransformer": 2_459_139, "SlumberNet": 5_338_931,
     }
     assert {name: e["params"] for name, e in written["networks"].items()} == expected
