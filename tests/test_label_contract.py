@@ -362,3 +362,16 @@ def test_braindecode_style_arguments_are_filled_in():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(X)
+
+
+@pytest.mark.gpu
+def test_cuda_fit_is_reproducible_and_leaves_cuda_rng_untouched():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    X, y = _data(["W", "N2", "REM"], n_per_class=6)
+    cpu_state, cuda_state = torch.get_rng_state(), torch.cuda.get_rng_state()
+    a = _net(max_epochs=2, device="cuda").fit(X, y).predict_proba(X)
+    b = _net(max_epochs=2, device="cuda").fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert torch.equal(cpu_state, torch.get_rng_state())
+    assert torch.equal(cuda_state, torch.cuda.get_rng_state())

@@ -179,6 +179,8 @@ class SleepNetClassifier(NeuralNetClassifier):
         ``(n_chans, n_times)`` of the training epochs.
     n_chans_in_, n_times_in_ : int
         Channel count and samples per epoch seen at ``fit``.
+    n_features_in_ : int
+        Number of channels (as for the epoch transformers), not ``n_chans * n_times``.
     sfreq_in_ : float or None
         Sampling rate of the training input when known (``mne.Epochs``) else ``sfreq``.
     class_weight_ : ndarray or None
@@ -588,7 +590,11 @@ class SleepNetClassifier(NeuralNetClassifier):
         if device.type == "cuda" and torch.cuda.is_available():
             devices = [device.index if device.index is not None else torch.cuda.current_device()]
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+            # seed only the generators in use (forked above), not every CUDA device
+            torch.default_generator.manual_seed(seed)
+            for index in devices:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(seed)
             self.__dict__["_rng_active_"] = seed
             try:
                 yield
