@@ -571,10 +571,10 @@ class SleepNetClassifier(NeuralNetClassifier):
 
         ``reset`` draws a new base seed (from ``random_state``); later calls (warm
         start, ``partial_fit``) continue with seeds derived from it and a call counter,
-        so a run is reproducible call by call. The global torch (CPU and current CUDA
-        device) and numpy states are restored on exit.
+        so a run is reproducible call by call. The global torch states (CPU, and the
+        CUDA device in use) are restored on exit; numpy's global state is never used.
         """
-        if self.__dict__.get("_rng_active_"):
+        if "_rng_active_" in self.__dict__:  # nested (e.g. initialize inside fit)
             yield
             return
         if reset or "_rng_seed_" not in self.__dict__:
