@@ -186,6 +186,19 @@ def test_stacking_classifier_refuses_without_stage_map():
         stack.fit(X, y)
 
 
+def test_cross_val_predict_proba_refuses_or_uses_stage_map():
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    X, y = _data(n_per_class=6)
+    cv = KFold(2, shuffle=True, random_state=0)
+    with pytest.raises(ValueError, match="stage_map"):  # members see label-encoded ints
+        cross_val_predict(_net(MMASleepNetClassifier, max_epochs=1), X, y, cv=cv,
+                          method="predict_proba")
+    net = _net(MMASleepNetClassifier, max_epochs=1, stage_map=dict(enumerate(np.unique(y))))
+    proba = cross_val_predict(net, X, y, cv=cv, method="predict_proba")
+    assert proba.shape == (len(y), 5) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+
+
 def test_positional_class_weight_rules():
     X, y = _data(n_per_class=4)
     # a plain sequence is read in classes_ order; with stage names that order is not the
