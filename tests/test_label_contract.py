@@ -38,7 +38,9 @@ class TinyNet(nn.Module):
 
     def __init__(self, n_chans=1, n_times=10, n_classes=2, hidden=8):
         super().__init__()
-        self.head = nn.Sequential(nn.Linear(n_chans, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+        self.head = nn.Sequential(
+            nn.Linear(n_chans, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+        )
 
     def forward(self, x):
         return self.head(torch.log(x.pow(2).mean(-1) + 1e-6))
@@ -152,7 +154,9 @@ def _Flat():
     )
 
 
-@pytest.mark.parametrize("cls", [MMASleepNetClassifier, MASleepNetClassifier, SSCSleepNetClassifier])
+@pytest.mark.parametrize(
+    "cls", [MMASleepNetClassifier, MASleepNetClassifier, SSCSleepNetClassifier]
+)
 def test_stage_settings_inside_voting_classifier(cls):
     X, y = _data(n_per_class=6)
     vote = VotingClassifier([("net", _net(cls, max_epochs=1)), ("lr", _Flat())], voting="soft")
@@ -182,6 +186,19 @@ def test_stacking_classifier_refuses_without_stage_map():
         stack.fit(X, y)
 
 
+def test_cross_val_predict_proba_refuses_or_uses_stage_map():
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    X, y = _data(n_per_class=6)
+    cv = KFold(2, shuffle=True, random_state=0)
+    with pytest.raises(ValueError, match="stage_map"):  # members see label-encoded ints
+        cross_val_predict(_net(MMASleepNetClassifier, max_epochs=1), X, y, cv=cv,
+                          method="predict_proba")
+    net = _net(MMASleepNetClassifier, max_epochs=1, stage_map=dict(enumerate(np.unique(y))))
+    proba = cross_val_predict(net, X, y, cv=cv, method="predict_proba")
+    assert proba.shape == (len(y), 5) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+
+
 def test_positional_class_weight_rules():
     X, y = _data(n_per_class=4)
     # a plain sequence is read in classes_ order; with stage names that order is not the
@@ -194,7 +211,8 @@ def test_positional_class_weight_rules():
     # a dict keyed by labels, and stage keys resolved through aliases
     clf = _net(max_epochs=1, class_weight={0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0, 4: 5.0}).fit(X, codes)
     np.testing.assert_allclose(clf.class_weight_, [1, 2, 3, 4, 5])
-    clf = _net(max_epochs=1, class_weight={"Wake": 2.0, "S1": 3.0, "N2": 1, "S4": 1, "R": 1}).fit(X, y)
+    by_alias = {"Wake": 2.0, "S1": 3.0, "N2": 1, "S4": 1, "R": 1}
+    clf = _net(max_epochs=1, class_weight=by_alias).fit(X, y)
     assert clf.class_weight_[clf.classes_.tolist().index("N1")] == 3.0
     assert clf.class_weight_[clf.classes_.tolist().index("W")] == 2.0
     with pytest.raises(ValueError, match="no weight for class"):
@@ -324,7 +342,8 @@ def test_early_stopping_bool_and_patience():
     groups = np.arange(len(y)) % 4
 
     def patience(es):
-        net = _net(max_epochs=1, validation_fraction=0.25, early_stopping=es).fit(X, y, groups=groups)
+        net = _net(max_epochs=1, validation_fraction=0.25, early_stopping=es)
+        net.fit(X, y, groups=groups)
         cb = dict(net.callbacks_).get("early_stopping")
         return None if cb is None else cb.patience
 
@@ -362,3 +381,16 @@ def test_braindecode_style_arguments_are_filled_in():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(X)
+
+
+@pytest.mark.gpu
+def test_cuda_fit_is_reproducible_and_leaves_cuda_rng_untouched():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    X, y = _data(["W", "N2", "REM"], n_per_class=6)
+    cpu_state, cuda_state = torch.get_rng_state(), torch.cuda.get_rng_state()
+    a = _net(max_epochs=2, device="cuda").fit(X, y).predict_proba(X)
+    b = _net(max_epochs=2, device="cuda").fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert torch.equal(cpu_state, torch.get_rng_state())
+    assert torch.equal(cuda_state, torch.cuda.get_rng_state())

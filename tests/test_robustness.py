@@ -1203,7 +1203,7 @@ def test_classifier_channel_count_the_network_cannot_take(name):
 def test_classifier_single_class_without_classes(name):
     X, _ = _net_data(name)
     y = np.array(["W"] * len(X))
-    with pytest.raises(ValueError, match=r"y has a single class \(\['W'\]\); a classifier "
+    with pytest.raises(ValueError, match=r"y has only one class \(\['W'\]\); a classifier "
                                          r"needs at least 2\. Pass classes="):
         _net(name).fit(X, y)
 

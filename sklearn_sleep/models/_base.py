@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 import torch
+from scipy.sparse import issparse
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets
@@ -71,7 +72,7 @@ def resolve_device(device):
     device : str or torch.device
         ``"cuda"`` or ``"cpu"`` for ``"auto"``, otherwise ``device`` itself.
     """
-    if device == "auto":
+    if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 
@@ -178,6 +179,8 @@ class SleepNetClassifier(NeuralNetClassifier):
         ``(n_chans, n_times)`` of the training epochs.
     n_chans_in_, n_times_in_ : int
         Channel count and samples per epoch seen at ``fit``.
+    n_features_in_ : int
+        Number of channels (as for the epoch transformers), not ``n_chans * n_times``.
     sfreq_in_ : float or None
         Sampling rate of the training input when known (``mne.Epochs``) else ``sfreq``.
     class_weight_ : ndarray or None
@@ -314,6 +317,11 @@ class SleepNetClassifier(NeuralNetClassifier):
     # ------------------------------------------------------------ validation
     def _check_X(self, X, *, reset):
         """Validate ``X`` and, at fit, record its shape; else compare with it."""
+        if issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not support sparse input: it takes dense epoch "
+                "arrays (n_epochs, n_chans, n_times)."
+            )
         sfreq = None
         if hasattr(X, "info") and hasattr(X, "get_data"):
             sfreq = float(X.info["sfreq"])
@@ -328,6 +336,7 @@ class SleepNetClassifier(NeuralNetClassifier):
             )
         if reset:
             self.n_chans_in_, self.n_times_in_ = int(X.shape[1]), int(X.shape[2])
+            self.n_features_in_ = self.n_chans_in_  # channels, as the epoch transformers
             self.input_shape_ = (self.n_chans_in_, self.n_times_in_)
             self.sfreq_in_ = sfreq if sfreq is not None else declared
         else:
@@ -384,7 +393,7 @@ class SleepNetClassifier(NeuralNetClassifier):
             classes = np.unique(y)
             if len(classes) < 2:
                 raise ValueError(
-                    f"y has a single class ({classes.tolist()}); a classifier needs at least 2. "
+                    f"y has only one class ({classes.tolist()}); a classifier needs at least 2. "
                     "Pass classes=[...] listing every stage if a training fold may lack some."
                 )
         self.__dict__["classes_fitted_"] = classes
@@ -562,10 +571,10 @@ class SleepNetClassifier(NeuralNetClassifier):
 
         ``reset`` draws a new base seed (from ``random_state``); later calls (warm
         start, ``partial_fit``) continue with seeds derived from it and a call counter,
-        so a run is reproducible call by call. The global torch (CPU and current CUDA
-        device) and numpy states are restored on exit.
+        so a run is reproducible call by call. The global torch states (CPU, and the
+        CUDA device in use) are restored on exit; numpy's global state is never used.
         """
-        if self.__dict__.get("_rng_active_"):
+        if "_rng_active_" in self.__dict__:  # nested (e.g. initialize inside fit)
             yield
             return
         if reset or "_rng_seed_" not in self.__dict__:
@@ -581,7 +590,11 @@ class SleepNetClassifier(NeuralNetClassifier):
         if device.type == "cuda" and torch.cuda.is_available():
             devices = [device.index if device.index is not None else torch.cuda.current_device()]
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+            # seed only the generators in use (forked above), not every CUDA device
+            torch.default_generator.manual_seed(seed)
+            for index in devices:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(seed)
             self.__dict__["_rng_active_"] = seed
             try:
                 yield
@@ -697,7 +710,10 @@ class SleepNetClassifier(NeuralNetClassifier):
         X = self._check_X(X, reset=not warm)
         y, groups = check_labels_match(X, y, groups=groups)
         if y is None:
-            raise ValueError("y is required: one stage label per epoch.")
+            raise ValueError(
+                f"y is required: {type(self).__name__} requires y to be passed, but the "
+                "target y is None; give one stage label per epoch."
+            )
         if warm:
             y_enc = self._encode_known(y, "warm_start=True")
         else:
@@ -739,7 +755,10 @@ class SleepNetClassifier(NeuralNetClassifier):
         X = self._check_X(X, reset=first)
         y, groups = check_labels_match(X, y, groups=groups)
         if y is None:
-            raise ValueError("y is required: one stage label per epoch.")
+            raise ValueError(
+                f"y is required: {type(self).__name__} requires y to be passed, but the "
+                "target y is None; give one stage label per epoch."
+            )
         if first:
             y_enc = self._encode_labels(y, classes=classes)
             self.class_weight_ = self._compute_class_weight(y_enc)
