@@ -586,8 +586,11 @@ class SleepNetClassifier(NeuralNetClassifier):
         if calls:  # later calls (warm start, partial_fit): a seed derived from the call count
             seed = int(np.random.SeedSequence([seed, calls]).generate_state(1)[0])
         devices = []
-        device = torch.device(resolve_device(self.__dict__.get("_device_request", "auto")))
-        if device.type == "cuda" and torch.cuda.is_available():
+        # device=None: placement is someone else's (e.g. accelerate's, one device per
+        # process); only the CPU generator is forked then
+        request = resolve_device(self.__dict__.get("_device_request", "auto"))
+        device = torch.device(request) if request is not None else None
+        if device is not None and device.type == "cuda" and torch.cuda.is_available():
             devices = [device.index if device.index is not None else torch.cuda.current_device()]
         with torch.random.fork_rng(devices=devices):
             # seed only the generators in use (forked above), not every CUDA device
