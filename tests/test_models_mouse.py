@@ -378,7 +378,9 @@ def test_one_cycle_schedule_per_batch_from_data():
 def test_classifier_learns_known_stages(name):
     X, y, _ = _mouse_data(n_per_class=16, seed=0)
     X_test, y_test, _ = _mouse_data(n_per_class=10, seed=1)
-    lr = 1e-3 if name == "transformer" else 1e-2
+    # Adam + OneCycleLR (which starts at lr / 25): 1e-2 learns these tiny data for every
+    # network and seeds 0-2; 1e-3 left the Transformer at 2/3 for some seeds
+    lr = 1e-2
     n_epochs = 6
     clf = _classifier(name, max_epochs=n_epochs, lr=lr)
     assert clf.fit(X, y) is clf
