@@ -70,10 +70,12 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils._available_if import _AvailableIfDescriptor, available_if
 from sklearn.utils.estimator_checks import check_estimator
+from sklearn.utils.validation import _num_samples
 
 __all__ = [
     "EPOCH_INPUT_EXPECTED_FAILURES",
     "adapt_to_2d",
+    "adapt_one_recording",
     "to_epochs",
     "run_estimator_checks",
     "check_counts",
@@ -293,6 +295,100 @@ def adapt_to_2d(estimator, *, n_channels=1, repeats=64):
             raise ValueError(f"{label} must be a positive integer, got {value!r}.")
     cls = _adapted_class(type(estimator), int(n_channels), int(repeats))
     return cls(**estimator.get_params(deep=False))
+
+
+_RECORDING_CLASSES = {}
+
+
+def _default_recordings(X):
+    """One recording id (0) per row of ``X``, or None where ``X`` has no row count."""
+    try:
+        n = _num_samples(X)
+    except (TypeError, ValueError):  # let the estimator refuse the input itself
+        return None
+    return np.zeros(n, dtype=np.int64)
+
+
+def _make_recording_method(base, name):
+    parent = getattr(base, name)
+    sig = inspect.signature(parent)
+
+    def method(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        if bound.arguments.get("recordings") is None:
+            X = bound.arguments.get("X")
+            bound.arguments["recordings"] = None if X is None else _default_recordings(X)
+        return parent(*bound.args, **bound.kwargs)
+
+    functools.update_wrapper(method, parent)
+    return method
+
+
+def adapt_one_recording(estimator):
+    """Return a copy of ``estimator`` whose ``recordings`` default to one recording.
+
+    For scikit-learn's checks of estimators that require ``recordings=`` metadata
+    (:class:`~sklearn_sleep.features.ContextFeatures`,
+    :class:`~sklearn_sleep.smoothing.HMMSmoother`): the copy is an instance of a
+    dynamically created subclass of ``type(estimator)`` with the same parameters whose
+    methods taking ``recordings`` (``fit``, ``transform``, ``fit_transform``,
+    ``predict``, ``predict_proba``, ...) use ``recordings=np.zeros(n)`` when none is
+    given, ``n`` being :func:`sklearn.utils.validation._num_samples` of ``X`` (so the
+    checks' list and ``_NotAnArray`` inputs are counted as scikit-learn counts them;
+    input without a row count is passed on with ``recordings=None`` for the estimator
+    to refuse). Everything else (parameters, validation, fitted attributes, messages)
+    is the estimator's own. Use it only to run scikit-learn's estimator checks: every
+    check's data then form one recording, in row order.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Unfitted estimator whose methods take ``recordings``.
+
+    Returns
+    -------
+    adapted : estimator instance
+        Instance of the adapted subclass (``isinstance(adapted, type(estimator))``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_sleep.features import ContextFeatures
+    >>> ctx = adapt_one_recording(ContextFeatures(centered_window=3, past_window=2))
+    >>> ctx.fit_transform(np.arange(8.0).reshape(4, 2)).shape[0]
+    4
+    """
+    cls = type(estimator)
+    new = _RECORDING_CLASSES.get(cls)
+    if new is None:
+        name = f"{cls.__name__}OneRecording"
+        namespace = {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": (
+                f":class:`{cls.__module__}.{cls.__name__}` with ``recordings`` defaulting to "
+                "one recording of all rows (estimator checks only)."
+            ),
+        }
+        for meth in _METHODS:
+            func = getattr(cls, meth, None)
+            if not callable(func) or "recordings" not in inspect.signature(func).parameters:
+                continue
+            method = _make_recording_method(cls, meth)
+            raw = inspect.getattr_static(cls, meth)
+            if isinstance(raw, _AvailableIfDescriptor):
+                method = available_if(raw.check)(method)
+            namespace[meth] = method
+        kwargs = {}
+        keys = getattr(cls, "_sklearn_auto_wrap_output_keys", None)
+        if keys is not None:
+            kwargs["auto_wrap_output_keys"] = None
+        new = type(name, (cls,), namespace, **kwargs)
+        if keys is not None:
+            new._sklearn_auto_wrap_output_keys = set(keys)
+        globals()[name] = new  # importable by name, so that instances pickle
+        _RECORDING_CLASSES[cls] = new
+    return new(**estimator.get_params(deep=False))
 
 
 def _one_line(exc, limit=300):
