@@ -132,13 +132,20 @@ EPOCH_INPUT_EXPECTED_FAILURES = {
 }
 
 
-def to_epochs(X, *, n_channels=1, repeats=64):
+def to_epochs(X, *, n_channels=1, repeats=64, n_context=0):
     """Map a 2-D matrix ``(n, n_features)`` to epochs ``(n, n_channels, n_features * repeats)``.
 
     Channel ``c`` of epoch ``i`` is row ``i`` tiled ``repeats`` times along time, then
     circularly shifted by ``c`` samples (``np.roll``). The map is row-wise,
     deterministic and injective, keeps the dtype, and carries NaN, inf and complex values
     into every channel.
+
+    With ``n_context=k >= 1`` each row becomes a context sequence of ``2k + 1`` such
+    epochs, shape ``(n, 2k + 1, n_channels, n_features * repeats)`` (what
+    ``EpochSegmenter(n_context=k)`` feeds the sequence networks): position ``j`` is
+    the row's epoch circularly shifted by ``j * n_channels`` further samples, so the
+    positions differ while every one is built from the same row only (row-wise, so
+    sample-order and subset invariance are preserved).
 
     Parameters
     ----------
@@ -148,11 +155,14 @@ def to_epochs(X, *, n_channels=1, repeats=64):
         Number of channels of the epochs.
     repeats : int, default=64
         Number of times each row is tiled along the time axis.
+    n_context : int, default=0
+        If >= 1, return context sequences of ``2 * n_context + 1`` epochs (4-D).
 
     Returns
     -------
     X_epochs : ndarray of shape (n_samples, n_channels, n_features * repeats)
-        The epochs.
+        The epochs; shape ``(n_samples, 2 * n_context + 1, n_channels,
+        n_features * repeats)`` when ``n_context >= 1``.
 
     Examples
     --------
@@ -164,7 +174,11 @@ def to_epochs(X, *, n_channels=1, repeats=64):
     if X.ndim != 2:
         raise ValueError(f"to_epochs expects a 2-D array, got shape {X.shape}.")
     tiled = np.tile(X, (1, repeats))
-    return np.stack([np.roll(tiled, c, axis=1) for c in range(n_channels)], axis=1)
+    epochs = np.stack([np.roll(tiled, c, axis=1) for c in range(n_channels)], axis=1)
+    if not n_context:
+        return epochs
+    return np.stack([np.roll(epochs, j * n_channels, axis=-1)
+                     for j in range(2 * n_context + 1)], axis=1)
 
 
 def _as_2d_array(X):
@@ -197,7 +211,8 @@ def _make_method(base, name):
         X2 = _as_2d_array(X)
         if X2 is None:
             return parent(self, X, *args, **kwargs)
-        X3 = to_epochs(X2, n_channels=self._adapter_n_channels, repeats=self._adapter_repeats)
+        X3 = to_epochs(X2, n_channels=self._adapter_n_channels, repeats=self._adapter_repeats,
+                       n_context=self._adapter_n_context)
         return _flatten_output(parent(self, X3, *args, **kwargs))
 
     # same name, docstring and signature as the original (checks inspect ``fit(X, y)``)
@@ -215,11 +230,13 @@ def _make_tags(base):
     return __sklearn_tags__
 
 
-def _adapted_class(cls, n_channels, repeats):
-    key = (cls, n_channels, repeats)
+def _adapted_class(cls, n_channels, repeats, n_context=0):
+    key = (cls, n_channels, repeats, n_context)
     if key in _ADAPTED_CLASSES:
         return _ADAPTED_CLASSES[key]
     name = f"{cls.__name__}On2D_c{n_channels}_r{repeats}"
+    if n_context:
+        name += f"_k{n_context}"
     base_name, i = name, 1
     while name in globals():
         i += 1
@@ -229,11 +246,12 @@ def _adapted_class(cls, n_channels, repeats):
         "__qualname__": name,
         "__doc__": (
             f":class:`{cls.__module__}.{cls.__name__}` taking 2-D input through "
-            f"``to_epochs(X, n_channels={n_channels}, repeats={repeats})`` (estimator "
-            "checks only)."
+            f"``to_epochs(X, n_channels={n_channels}, repeats={repeats}, "
+            f"n_context={n_context})`` (estimator checks only)."
         ),
         "_adapter_n_channels": n_channels,
         "_adapter_repeats": repeats,
+        "_adapter_n_context": n_context,
         "__sklearn_tags__": _make_tags(cls),
     }
     for meth in _METHODS:
@@ -260,7 +278,7 @@ def _adapted_class(cls, n_channels, repeats):
     return new
 
 
-def adapt_to_2d(estimator, *, n_channels=1, repeats=64):
+def adapt_to_2d(estimator, *, n_channels=1, repeats=64, n_context=0):
     """Return a copy of ``estimator`` that takes 2-D input, for scikit-learn's checks.
 
     The copy is an instance of a dynamically created subclass of
@@ -277,6 +295,9 @@ def adapt_to_2d(estimator, *, n_channels=1, repeats=64):
     repeats : int, default=64
         Each row of ``n_features`` values becomes ``n_features * repeats`` samples; pick
         it so that a single feature still gives epochs long enough for the estimator.
+    n_context : int, default=0
+        If >= 1, each row becomes a context sequence of ``2 * n_context + 1`` epochs
+        (4-D input, for the sequence networks); see :func:`to_epochs`.
 
     Returns
     -------
@@ -290,10 +311,11 @@ def adapt_to_2d(estimator, *, n_channels=1, repeats=64):
     >>> picker.fit_transform([[1.0, 2.0]]).tolist()   # channel 1 = row shifted by 1
     [[2.0, 1.0, 2.0, 1.0]]
     """
-    for value, label in ((n_channels, "n_channels"), (repeats, "repeats")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{label} must be a positive integer, got {value!r}.")
-    cls = _adapted_class(type(estimator), int(n_channels), int(repeats))
+    for value, label, low in ((n_channels, "n_channels", 1), (repeats, "repeats", 1),
+                              (n_context, "n_context", 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{label} must be an integer >= {low}, got {value!r}.")
+    cls = _adapted_class(type(estimator), int(n_channels), int(repeats), int(n_context))
     return cls(**estimator.get_params(deep=False))
 
 
