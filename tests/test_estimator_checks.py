@@ -197,6 +197,22 @@ def test_sklearn_estimator_checks_one_recording(label, estimator, adapter, expec
     _assert_check_results(label, results, recorded)
 
 
+def test_to_epochs_context_sequences():
+    from sklearn_sleep.utils.estimator_checks import to_epochs
+
+    X = np.arange(6.0).reshape(2, 3)
+    seq = to_epochs(X, n_channels=2, repeats=2, n_context=1)
+    assert seq.shape == (2, 3, 2, 6)
+    ep = to_epochs(X, n_channels=2, repeats=2)
+    for j in range(3):  # position j: the row's epoch shifted by j * n_channels samples
+        np.testing.assert_array_equal(seq[:, j], np.roll(ep, 2 * j, axis=-1))
+    # row-wise: a row's sequence does not depend on the other rows
+    np.testing.assert_array_equal(to_epochs(X[1:], n_channels=2, repeats=2, n_context=1),
+                                  seq[1:])
+    with pytest.raises(ValueError, match="n_context"):
+        adapt_to_2d(EpochScaler(), n_context=-1)
+
+
 def test_one_recording_adapter_is_transparent():
     X = np.random.default_rng(0).normal(size=(12, 3))
     est = adapt_one_recording(ContextFeatures(centered_window=3, past_window=2))

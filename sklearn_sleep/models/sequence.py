@@ -17,8 +17,8 @@ machinery.
 import math
 
 import numpy as np
-from scipy.sparse import issparse
 import torch
+from scipy.sparse import issparse
 from skorch.callbacks import LRScheduler
 from torch import nn
 from torch.optim.lr_scheduler import MultiStepLR
