@@ -18,7 +18,13 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
-from sklearn_sleep.features import BandPowerFeatures, ContextFeatures, FFTFeatures
+from sklearn_sleep.features import (
+    BandPowerFeatures,
+    ContextFeatures,
+    FFTFeatures,
+    YasaFeatures,
+    YasaHypnodensity,
+)
 from sklearn_sleep.preprocessing import (
     BandPassFilter,
     ChannelPicker,
@@ -135,6 +141,28 @@ RECORDING_CONFIGS = [
      HMMSmoother(LogisticRegression(), algorithm="map"), {}, _CONTEXT_EXPECTED, (54, 52)),
 ]
 
+#: YASA wrappers: 3-D 30-s epochs at > 80 Hz *and* recordings. Each row becomes one
+#: EEG channel of exactly 3000 samples at 100 Hz (the row tiled and truncated:
+#: ``adapt_to_2d(n_times=3000)``), all rows one recording (``adapt_one_recording``).
+_YASA_EXPECTED = {
+    **EPOCH_INPUT_EXPECTED_FAILURES,
+    **_CONTEXT_EXPECTED,
+    "check_transformer_general": (
+        "adapter artefact: YASA needs exactly 30-s epochs, so rows of any width become "
+        "3000 samples (adapt_to_2d(n_times=3000)) and a feature-count change between fit "
+        "and transform no longer reaches the estimator as a shape change (the part of the "
+        "check that demands an error); the epoch-shape check itself is tested in "
+        "tests/test_yasa_interop.py."
+    ),
+}
+_YASA_ADAPTER = dict(n_channels=1, n_times=3000)
+YASA_CONFIGS = [
+    ("YasaFeatures(sfreq=100)", YasaFeatures(sfreq=100), _YASA_ADAPTER, _YASA_EXPECTED,
+     (46, 36)),
+    ("YasaHypnodensity(sfreq=100)", YasaHypnodensity(sfreq=100), _YASA_ADAPTER,
+     _YASA_EXPECTED, (46, 36)),
+]
+
 #: Public estimators not run through the checks, with the reason.
 NOT_CHECKED = {
     # not estimators with fit: EpochSegmenter runs before the Pipeline (segment());
@@ -142,15 +170,6 @@ NOT_CHECKED = {
     "EpochSegmenter": "not an estimator with fit (segment() runs before the Pipeline)",
     "scale_recordings": "a function",
     "ChannelNamedArray": "an array type",
-    "YasaFeatures": (
-        "needs the optional yasa extra, 30-s epochs at >= 80 Hz of plausible EEG and a "
-        "numba compilation (~45 s) per process: scikit-learn's small random 2-D check data "
-        "cannot be mapped onto such epochs cheaply; covered by tests/test_yasa_interop.py."
-    ),
-    "YasaHypnodensity": (
-        "same as YasaFeatures (yasa extra, 30-s EEG epochs, numba), plus yasa's pre-trained "
-        "LightGBM model: not trainable on check data; covered by tests/test_yasa_interop.py."
-    ),
 }
 
 
@@ -159,7 +178,7 @@ def test_every_public_estimator_is_checked():
     import sklearn_sleep.preprocessing as preprocessing
     import sklearn_sleep.smoothing as smoothing
 
-    checked = {type(est).__name__ for _, est, *_ in CONFIGS + RECORDING_CONFIGS}
+    checked = {type(est).__name__ for _, est, *_ in CONFIGS + RECORDING_CONFIGS + YASA_CONFIGS}
     public = set(preprocessing.__all__) | set(smoothing.__all__) | {
         n for n in features.__all__ if isinstance(getattr(features, n), type)
     }
@@ -206,11 +225,27 @@ def test_to_epochs_context_sequences():
     ep = to_epochs(X, n_channels=2, repeats=2)
     for j in range(3):  # position j: the row's epoch shifted by j * n_channels samples
         np.testing.assert_array_equal(seq[:, j], np.roll(ep, 2 * j, axis=-1))
+    # fixed epoch length: tiled then truncated, whatever the width
+    np.testing.assert_array_equal(to_epochs(X, n_times=7)[:, 0],
+                                  np.tile(X, 3)[:, :7])
+    assert to_epochs(X[:, :2], n_times=7).shape == (2, 1, 7)
     # row-wise: a row's sequence does not depend on the other rows
     np.testing.assert_array_equal(to_epochs(X[1:], n_channels=2, repeats=2, n_context=1),
                                   seq[1:])
     with pytest.raises(ValueError, match="n_context"):
         adapt_to_2d(EpochScaler(), n_context=-1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "label, estimator, adapter, expected, recorded", YASA_CONFIGS,
+    ids=[c[0] for c in YASA_CONFIGS],
+)
+def test_sklearn_estimator_checks_yasa(label, estimator, adapter, expected, recorded):
+    pytest.importorskip("yasa")  # optional extra; first call compiles with numba
+    results = run_estimator_checks(adapt_one_recording(adapt_to_2d(estimator, **adapter)),
+                                   expected_failed_checks=expected)
+    _assert_check_results(label, results, recorded)
 
 
 def test_one_recording_adapter_is_transparent():
@@ -242,7 +277,7 @@ def test_docs_table_lists_the_recorded_figures():
     from pathlib import Path
 
     text = (Path(__file__).parents[1] / "docs" / "estimator_checks.md").read_text()
-    for label, *_, (run, passed) in CONFIGS + RECORDING_CONFIGS:
+    for label, *_, (run, passed) in CONFIGS + RECORDING_CONFIGS + YASA_CONFIGS:
         assert f"| `{label}` | {run} | {passed} |" in text, label
 
 

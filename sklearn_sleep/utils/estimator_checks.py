@@ -132,7 +132,7 @@ EPOCH_INPUT_EXPECTED_FAILURES = {
 }
 
 
-def to_epochs(X, *, n_channels=1, repeats=64, n_context=0):
+def to_epochs(X, *, n_channels=1, repeats=64, n_context=0, n_times=None):
     """Map a 2-D matrix ``(n, n_features)`` to epochs ``(n, n_channels, n_features * repeats)``.
 
     Channel ``c`` of epoch ``i`` is row ``i`` tiled ``repeats`` times along time, then
@@ -147,6 +147,11 @@ def to_epochs(X, *, n_channels=1, repeats=64, n_context=0):
     positions differ while every one is built from the same row only (row-wise, so
     sample-order and subset invariance are preserved).
 
+    With ``n_times`` given, every epoch has exactly ``n_times`` samples whatever
+    ``n_features`` (the row is tiled as often as needed, then truncated; ``repeats``
+    is ignored), for estimators that need a fixed epoch length (e.g. YASA's 30-s
+    epochs). A feature-count change then no longer changes the epoch length.
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
@@ -157,6 +162,8 @@ def to_epochs(X, *, n_channels=1, repeats=64, n_context=0):
         Number of times each row is tiled along the time axis.
     n_context : int, default=0
         If >= 1, return context sequences of ``2 * n_context + 1`` epochs (4-D).
+    n_times : int or None, default=None
+        Fixed number of samples per epoch (overrides ``repeats``).
 
     Returns
     -------
@@ -173,7 +180,11 @@ def to_epochs(X, *, n_channels=1, repeats=64, n_context=0):
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"to_epochs expects a 2-D array, got shape {X.shape}.")
-    tiled = np.tile(X, (1, repeats))
+    if n_times is None:
+        tiled = np.tile(X, (1, repeats))
+    else:
+        reps = -(-int(n_times) // max(X.shape[1], 1))
+        tiled = np.tile(X, (1, reps))[:, : int(n_times)]
     epochs = np.stack([np.roll(tiled, c, axis=1) for c in range(n_channels)], axis=1)
     if not n_context:
         return epochs
@@ -212,7 +223,7 @@ def _make_method(base, name):
         if X2 is None:
             return parent(self, X, *args, **kwargs)
         X3 = to_epochs(X2, n_channels=self._adapter_n_channels, repeats=self._adapter_repeats,
-                       n_context=self._adapter_n_context)
+                       n_context=self._adapter_n_context, n_times=self._adapter_n_times)
         return _flatten_output(parent(self, X3, *args, **kwargs))
 
     # same name, docstring and signature as the original (checks inspect ``fit(X, y)``)
@@ -230,13 +241,15 @@ def _make_tags(base):
     return __sklearn_tags__
 
 
-def _adapted_class(cls, n_channels, repeats, n_context=0):
-    key = (cls, n_channels, repeats, n_context)
+def _adapted_class(cls, n_channels, repeats, n_context=0, n_times=None):
+    key = (cls, n_channels, repeats, n_context, n_times)
     if key in _ADAPTED_CLASSES:
         return _ADAPTED_CLASSES[key]
     name = f"{cls.__name__}On2D_c{n_channels}_r{repeats}"
     if n_context:
         name += f"_k{n_context}"
+    if n_times is not None:
+        name += f"_t{n_times}"
     base_name, i = name, 1
     while name in globals():
         i += 1
@@ -247,8 +260,9 @@ def _adapted_class(cls, n_channels, repeats, n_context=0):
         "__doc__": (
             f":class:`{cls.__module__}.{cls.__name__}` taking 2-D input through "
             f"``to_epochs(X, n_channels={n_channels}, repeats={repeats}, "
-            f"n_context={n_context})`` (estimator checks only)."
+            f"n_context={n_context}, n_times={n_times})`` (estimator checks only)."
         ),
+        "_adapter_n_times": n_times,
         "_adapter_n_channels": n_channels,
         "_adapter_repeats": repeats,
         "_adapter_n_context": n_context,
@@ -278,7 +292,7 @@ def _adapted_class(cls, n_channels, repeats, n_context=0):
     return new
 
 
-def adapt_to_2d(estimator, *, n_channels=1, repeats=64, n_context=0):
+def adapt_to_2d(estimator, *, n_channels=1, repeats=64, n_context=0, n_times=None):
     """Return a copy of ``estimator`` that takes 2-D input, for scikit-learn's checks.
 
     The copy is an instance of a dynamically created subclass of
@@ -298,6 +312,9 @@ def adapt_to_2d(estimator, *, n_channels=1, repeats=64, n_context=0):
     n_context : int, default=0
         If >= 1, each row becomes a context sequence of ``2 * n_context + 1`` epochs
         (4-D input, for the sequence networks); see :func:`to_epochs`.
+    n_times : int or None, default=None
+        Fixed epoch length in samples, whatever the number of features (overrides
+        ``repeats``); see :func:`to_epochs`.
 
     Returns
     -------
@@ -315,7 +332,11 @@ def adapt_to_2d(estimator, *, n_channels=1, repeats=64, n_context=0):
                               (n_context, "n_context", 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{label} must be an integer >= {low}, got {value!r}.")
-    cls = _adapted_class(type(estimator), int(n_channels), int(repeats), int(n_context))
+    if n_times is not None and (isinstance(n_times, bool)
+                                or not isinstance(n_times, (int, np.integer)) or n_times < 1):
+        raise ValueError(f"n_times must be None or an integer >= 1, got {n_times!r}.")
+    cls = _adapted_class(type(estimator), int(n_channels), int(repeats), int(n_context),
+                         None if n_times is None else int(n_times))
     return cls(**estimator.get_params(deep=False))
 
 
