@@ -9,8 +9,9 @@ hyper-parameters. Every expected failure is listed below with its reason, and th
 of checks run and passed per network may not drop below the figures recorded here and in
 docs/user_guide.md (section 18).
 
-Cost: the wrapper with a tiny module and ULW-SleepNet run in the default suite (about
-30 s on one core); the other networks are marked ``slow``.
+Cost: the wrapper with a tiny module, ULW-SleepNet and the generic sequence network
+(tiny ULW encoder, ``n_context=1``) run in the default suite (about 40 s on one core);
+the other networks are marked ``slow``.
 """
 
 import pytest
@@ -19,13 +20,16 @@ from torch import nn
 
 from sklearn_sleep.models import (
     MASleepNetClassifier,
+    MASleepNetSequenceClassifier,
     MMASleepNetClassifier,
     MouseCNNAttentionClassifier,
     MouseCNNClassifier,
     MouseTransformerClassifier,
     SleepNetClassifier,
     SlumberNetClassifier,
+    SequenceSleepNetClassifier,
     SSCSleepNetClassifier,
+    ULWSleepNet,
     ULWSleepNetClassifier,
 )
 from sklearn_sleep.utils.estimator_checks import (
@@ -113,7 +117,34 @@ CONFIGS = [
     ("SlumberNetClassifier(n_blocks=2, n_feature_maps=4)",
      SlumberNetClassifier(module__n_blocks=2, module__n_feature_maps=4, **_FAST),
      dict(n_channels=3, repeats=64), NETWORK_EXPECTED_FAILURES, (55, 42), True),
+    # sequence networks take context sequences (n, 2k + 1, C, T): n_context=1 turns each
+    # row into 3 epochs (circular shifts of the row's epoch, see to_epochs)
+    ("SequenceSleepNetClassifier(ULWSleepNet, filters=(4, 4, 4), n_hidden=8, "
+     "sequence_hidden=8)",
+     SequenceSleepNetClassifier(ULWSleepNet, module__filters=(4, 4, 4), module__n_hidden=8,
+                                sequence_hidden=8, **_FAST),
+     dict(n_channels=1, repeats=100, n_context=1), NETWORK_EXPECTED_FAILURES, (55, 42),
+     False),
+    ("MASleepNetSequenceClassifier(class_weight=None, sequence_hidden=8, head_hidden=8)",
+     MASleepNetSequenceClassifier(class_weight=None, sequence_hidden=8, head_hidden=8,
+                                  **_FAST),
+     dict(n_channels=4, repeats=100, n_context=1), NETWORK_EXPECTED_FAILURES, (55, 42),
+     True),
 ]
+
+#: Network classifiers not run through the checks, with the reason.
+NOT_CHECKED = {
+    "AcceleratedSleepNetClassifier": (
+        "a thin mixin (skorch.hf.AccelerateMixin, overriding initialize only) over "
+        "SleepNetClassifier, which is checked; the mixin itself departs from the "
+        "estimator contract by design of skorch/accelerate: __init__(*args, accelerator, "
+        "...) hides `module` from scikit-learn's signature checks, the stateful "
+        "`accelerator` parameter keeps references to the prepared modules (fit mutates a "
+        "parameter), the print-log sink parameter is replaced at initialize, and an "
+        "accelerated net does not pickle. A probe run gave 55 run / 35 passed / 7 failed "
+        "(docs/user_guide.md section 18); its training is tested in tests/test_distributed.py."
+    ),
+}
 
 
 @pytest.mark.parametrize(
@@ -148,7 +179,9 @@ def test_every_network_is_checked():
         and issubclass(getattr(models, n), SleepNetClassifier)
     }
     checked = {type(c[1]).__name__ for c in CONFIGS}
-    assert classifiers <= checked, classifiers - checked
+    missing = classifiers - checked - set(NOT_CHECKED)
+    assert not missing, missing
+    assert not set(NOT_CHECKED) & checked  # no stale exemption
 
 
 def test_docs_table_lists_the_recorded_figures():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse
 import sklearn
 import torch
 from sklearn.base import clone
@@ -235,10 +236,16 @@ def test_input_validation_messages():
         clf.fit(out.X[:, :2], out.y)
     with pytest.raises(ValueError, match="4-D"):
         clf.fit(out.X[None], out.y)
+    with pytest.raises(TypeError, match="sparse"):
+        clf.fit(scipy.sparse.csr_matrix(out.X.reshape(len(out.X), -1)), out.y)
     clf.fit(out.X, out.y)
     wide = _segment(n_context=2)
     with pytest.raises(ValueError, match="same n_context"):
         clf.predict(wide.X)
+    # negative-stride views (time reversed) reach torch as contiguous copies
+    flipped = out.X[..., ::-1]
+    np.testing.assert_allclose(clf.predict_proba(flipped),
+                               clf.predict_proba(np.ascontiguousarray(flipped)), rtol=1e-6)
 
 
 def test_loss_positions_all_needs_and_checks_metadata():

@@ -1,6 +1,7 @@
 """YASA interoperability: YASA's published features and pretrained hypnodensity as features."""
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -42,6 +43,9 @@ class _YasaBase(TransformerMixin, BaseEstimator):
         if self.unit not in _UNITS:
             raise ValueError(f"unit must be one of {sorted(_UNITS)}; got {self.unit!r}.")
         sfreq = check_sfreq(self.sfreq)
+        if issparse(X):
+            raise TypeError(f"{type(self).__name__} does not support sparse input: it takes "
+                            "dense epoch arrays (n_epochs, n_channels, n_times).")
         X = check_epochs(X, name="X", ndim=3, dtype=None)
         n_times = X.shape[2]
         if abs(n_times / sfreq - 30.0) > 1e-9:

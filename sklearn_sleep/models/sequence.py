@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import torch
+from scipy.sparse import issparse
 from skorch.callbacks import LRScheduler
 from torch import nn
 from torch.optim.lr_scheduler import MultiStepLR
@@ -486,6 +487,11 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
     def _check_X(self, X, *, reset):
         """Validate context sequences ``(n_epochs, L, n_chans, n_times)``."""
         name = type(self).__name__
+        if issparse(X):
+            raise TypeError(
+                f"{name} does not support sparse input: it takes dense context sequences "
+                "(n_epochs, 2*n_context+1, n_chans, n_times)."
+            )
         if hasattr(X, "info") and hasattr(X, "get_data"):
             raise ValueError(
                 f"{name} needs context sequences, not mne.Epochs: cut the recordings with "
@@ -499,7 +505,9 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
                 f".segment(...).X; got a 3-D array of shape {np.shape(X)} (single epochs). "
                 "Segment with n_context >= 1, or use the epoch-level classifier."
             )
-        X = check_epochs(X, name="X", ndim=4)
+        # torch refuses negative strides: make sliced/flipped views contiguous (as the
+        # epoch-level classifier does)
+        X = np.ascontiguousarray(check_epochs(X, name="X", ndim=4))
         length = int(X.shape[1])
         if length % 2 == 0:
             raise ValueError(

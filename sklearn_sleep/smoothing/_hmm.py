@@ -2,13 +2,14 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
     _routing_enabled,
     process_routing,
 )
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._recordings import check_recordings, recording_blocks
 
@@ -106,6 +107,8 @@ class HMMSmoother(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Training stage frequencies.
     transition_counts_ : ndarray of shape (n_classes, n_classes)
         Raw training transition counts (without pseudocount).
+    n_features_in_ : int
+        That of the fitted ``estimator_`` (read through; absent before ``fit``).
 
     Examples
     --------
@@ -170,7 +173,13 @@ class HMMSmoother(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         _import_hmmlearn()
-        y = np.asarray(y)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "pass the stage labels of the training rows.")
+        # like scikit-learn's classifiers: a column vector (n, 1) is raveled with a
+        # DataConversionWarning, any other 2-D y is refused
+        y = column_or_1d(y, warn=True)
         rec = check_recordings(recordings, len(y), owner=type(self).__name__)
         blocks = recording_blocks(rec, owner=type(self).__name__)
         self.classes_ = np.unique(y)
@@ -259,6 +268,22 @@ class HMMSmoother(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         model, loglik, lengths = self._decode(X, recordings, params)
         _, states = model.decode(loglik, lengths, algorithm=self.algorithm)
         return self.classes_[states]
+
+    @property
+    def n_features_in_(self):
+        """Number of input features, as seen by the fitted wrapped estimator."""
+        # AttributeError before fit (hasattr is False), as scikit-learn's meta-estimators
+        return self.estimator_.n_features_in_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # input handling (sparse, 3-D epochs, NaN) is the wrapped estimator's
+        inner = get_tags(self.estimator).input_tags
+        tags.input_tags.sparse = inner.sparse
+        tags.input_tags.allow_nan = inner.allow_nan
+        tags.input_tags.two_d_array = inner.two_d_array
+        tags.input_tags.three_d_array = inner.three_d_array
+        return tags
 
     def get_metadata_routing(self):
         """Routing: ``recordings`` consumed here and forwarded to the wrapped estimator.

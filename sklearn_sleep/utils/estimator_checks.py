@@ -70,10 +70,12 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils._available_if import _AvailableIfDescriptor, available_if
 from sklearn.utils.estimator_checks import check_estimator
+from sklearn.utils.validation import _num_samples
 
 __all__ = [
     "EPOCH_INPUT_EXPECTED_FAILURES",
     "adapt_to_2d",
+    "adapt_one_recording",
     "to_epochs",
     "run_estimator_checks",
     "check_counts",
@@ -130,13 +132,25 @@ EPOCH_INPUT_EXPECTED_FAILURES = {
 }
 
 
-def to_epochs(X, *, n_channels=1, repeats=64):
+def to_epochs(X, *, n_channels=1, repeats=64, n_context=0, n_times=None):
     """Map a 2-D matrix ``(n, n_features)`` to epochs ``(n, n_channels, n_features * repeats)``.
 
     Channel ``c`` of epoch ``i`` is row ``i`` tiled ``repeats`` times along time, then
     circularly shifted by ``c`` samples (``np.roll``). The map is row-wise,
     deterministic and injective, keeps the dtype, and carries NaN, inf and complex values
     into every channel.
+
+    With ``n_context=k >= 1`` each row becomes a context sequence of ``2k + 1`` such
+    epochs, shape ``(n, 2k + 1, n_channels, n_features * repeats)`` (what
+    ``EpochSegmenter(n_context=k)`` feeds the sequence networks): position ``j`` is
+    the row's epoch circularly shifted by ``j * n_channels`` further samples, so the
+    positions differ while every one is built from the same row only (row-wise, so
+    sample-order and subset invariance are preserved).
+
+    With ``n_times`` given, every epoch has exactly ``n_times`` samples whatever
+    ``n_features`` (the row is tiled as often as needed, then truncated; ``repeats``
+    is ignored), for estimators that need a fixed epoch length (e.g. YASA's 30-s
+    epochs). A feature-count change then no longer changes the epoch length.
 
     Parameters
     ----------
@@ -146,11 +160,16 @@ def to_epochs(X, *, n_channels=1, repeats=64):
         Number of channels of the epochs.
     repeats : int, default=64
         Number of times each row is tiled along the time axis.
+    n_context : int, default=0
+        If >= 1, return context sequences of ``2 * n_context + 1`` epochs (4-D).
+    n_times : int or None, default=None
+        Fixed number of samples per epoch (overrides ``repeats``).
 
     Returns
     -------
     X_epochs : ndarray of shape (n_samples, n_channels, n_features * repeats)
-        The epochs.
+        The epochs; shape ``(n_samples, 2 * n_context + 1, n_channels,
+        n_features * repeats)`` when ``n_context >= 1``.
 
     Examples
     --------
@@ -161,8 +180,16 @@ def to_epochs(X, *, n_channels=1, repeats=64):
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"to_epochs expects a 2-D array, got shape {X.shape}.")
-    tiled = np.tile(X, (1, repeats))
-    return np.stack([np.roll(tiled, c, axis=1) for c in range(n_channels)], axis=1)
+    if n_times is None:
+        tiled = np.tile(X, (1, repeats))
+    else:
+        reps = -(-int(n_times) // max(X.shape[1], 1))
+        tiled = np.tile(X, (1, reps))[:, : int(n_times)]
+    epochs = np.stack([np.roll(tiled, c, axis=1) for c in range(n_channels)], axis=1)
+    if not n_context:
+        return epochs
+    return np.stack([np.roll(epochs, j * n_channels, axis=-1)
+                     for j in range(2 * n_context + 1)], axis=1)
 
 
 def _as_2d_array(X):
@@ -195,7 +222,8 @@ def _make_method(base, name):
         X2 = _as_2d_array(X)
         if X2 is None:
             return parent(self, X, *args, **kwargs)
-        X3 = to_epochs(X2, n_channels=self._adapter_n_channels, repeats=self._adapter_repeats)
+        X3 = to_epochs(X2, n_channels=self._adapter_n_channels, repeats=self._adapter_repeats,
+                       n_context=self._adapter_n_context, n_times=self._adapter_n_times)
         return _flatten_output(parent(self, X3, *args, **kwargs))
 
     # same name, docstring and signature as the original (checks inspect ``fit(X, y)``)
@@ -213,11 +241,15 @@ def _make_tags(base):
     return __sklearn_tags__
 
 
-def _adapted_class(cls, n_channels, repeats):
-    key = (cls, n_channels, repeats)
+def _adapted_class(cls, n_channels, repeats, n_context=0, n_times=None):
+    key = (cls, n_channels, repeats, n_context, n_times)
     if key in _ADAPTED_CLASSES:
         return _ADAPTED_CLASSES[key]
     name = f"{cls.__name__}On2D_c{n_channels}_r{repeats}"
+    if n_context:
+        name += f"_k{n_context}"
+    if n_times is not None:
+        name += f"_t{n_times}"
     base_name, i = name, 1
     while name in globals():
         i += 1
@@ -227,11 +259,13 @@ def _adapted_class(cls, n_channels, repeats):
         "__qualname__": name,
         "__doc__": (
             f":class:`{cls.__module__}.{cls.__name__}` taking 2-D input through "
-            f"``to_epochs(X, n_channels={n_channels}, repeats={repeats})`` (estimator "
-            "checks only)."
+            f"``to_epochs(X, n_channels={n_channels}, repeats={repeats}, "
+            f"n_context={n_context}, n_times={n_times})`` (estimator checks only)."
         ),
+        "_adapter_n_times": n_times,
         "_adapter_n_channels": n_channels,
         "_adapter_repeats": repeats,
+        "_adapter_n_context": n_context,
         "__sklearn_tags__": _make_tags(cls),
     }
     for meth in _METHODS:
@@ -258,7 +292,7 @@ def _adapted_class(cls, n_channels, repeats):
     return new
 
 
-def adapt_to_2d(estimator, *, n_channels=1, repeats=64):
+def adapt_to_2d(estimator, *, n_channels=1, repeats=64, n_context=0, n_times=None):
     """Return a copy of ``estimator`` that takes 2-D input, for scikit-learn's checks.
 
     The copy is an instance of a dynamically created subclass of
@@ -275,6 +309,12 @@ def adapt_to_2d(estimator, *, n_channels=1, repeats=64):
     repeats : int, default=64
         Each row of ``n_features`` values becomes ``n_features * repeats`` samples; pick
         it so that a single feature still gives epochs long enough for the estimator.
+    n_context : int, default=0
+        If >= 1, each row becomes a context sequence of ``2 * n_context + 1`` epochs
+        (4-D input, for the sequence networks); see :func:`to_epochs`.
+    n_times : int or None, default=None
+        Fixed epoch length in samples, whatever the number of features (overrides
+        ``repeats``); see :func:`to_epochs`.
 
     Returns
     -------
@@ -288,11 +328,110 @@ def adapt_to_2d(estimator, *, n_channels=1, repeats=64):
     >>> picker.fit_transform([[1.0, 2.0]]).tolist()   # channel 1 = row shifted by 1
     [[2.0, 1.0, 2.0, 1.0]]
     """
-    for value, label in ((n_channels, "n_channels"), (repeats, "repeats")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{label} must be a positive integer, got {value!r}.")
-    cls = _adapted_class(type(estimator), int(n_channels), int(repeats))
+    for value, label, low in ((n_channels, "n_channels", 1), (repeats, "repeats", 1),
+                              (n_context, "n_context", 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{label} must be an integer >= {low}, got {value!r}.")
+    if n_times is not None and (isinstance(n_times, bool)
+                                or not isinstance(n_times, (int, np.integer)) or n_times < 1):
+        raise ValueError(f"n_times must be None or an integer >= 1, got {n_times!r}.")
+    cls = _adapted_class(type(estimator), int(n_channels), int(repeats), int(n_context),
+                         None if n_times is None else int(n_times))
     return cls(**estimator.get_params(deep=False))
+
+
+_RECORDING_CLASSES = {}
+
+
+def _default_recordings(X):
+    """One recording id (0) per row of ``X``, or None where ``X`` has no row count."""
+    try:
+        n = _num_samples(X)
+    except (TypeError, ValueError):  # let the estimator refuse the input itself
+        return None
+    return np.zeros(n, dtype=np.int64)
+
+
+def _make_recording_method(base, name):
+    parent = getattr(base, name)
+    sig = inspect.signature(parent)
+
+    def method(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        if bound.arguments.get("recordings") is None:
+            X = bound.arguments.get("X")
+            bound.arguments["recordings"] = None if X is None else _default_recordings(X)
+        return parent(*bound.args, **bound.kwargs)
+
+    functools.update_wrapper(method, parent)
+    return method
+
+
+def adapt_one_recording(estimator):
+    """Return a copy of ``estimator`` whose ``recordings`` default to one recording.
+
+    For scikit-learn's checks of estimators that require ``recordings=`` metadata
+    (:class:`~sklearn_sleep.features.ContextFeatures`,
+    :class:`~sklearn_sleep.smoothing.HMMSmoother`): the copy is an instance of a
+    dynamically created subclass of ``type(estimator)`` with the same parameters whose
+    methods taking ``recordings`` (``fit``, ``transform``, ``fit_transform``,
+    ``predict``, ``predict_proba``, ...) use ``recordings=np.zeros(n)`` when none is
+    given, ``n`` being :func:`sklearn.utils.validation._num_samples` of ``X`` (so the
+    checks' list and ``_NotAnArray`` inputs are counted as scikit-learn counts them;
+    input without a row count is passed on with ``recordings=None`` for the estimator
+    to refuse). Everything else (parameters, validation, fitted attributes, messages)
+    is the estimator's own. Use it only to run scikit-learn's estimator checks: every
+    check's data then form one recording, in row order.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Unfitted estimator whose methods take ``recordings``.
+
+    Returns
+    -------
+    adapted : estimator instance
+        Instance of the adapted subclass (``isinstance(adapted, type(estimator))``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_sleep.features import ContextFeatures
+    >>> ctx = adapt_one_recording(ContextFeatures(centered_window=3, past_window=2))
+    >>> ctx.fit_transform(np.arange(8.0).reshape(4, 2)).shape[0]
+    4
+    """
+    cls = type(estimator)
+    new = _RECORDING_CLASSES.get(cls)
+    if new is None:
+        name = f"{cls.__name__}OneRecording"
+        namespace = {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": (
+                f":class:`{cls.__module__}.{cls.__name__}` with ``recordings`` defaulting to "
+                "one recording of all rows (estimator checks only)."
+            ),
+        }
+        for meth in _METHODS:
+            func = getattr(cls, meth, None)
+            if not callable(func) or "recordings" not in inspect.signature(func).parameters:
+                continue
+            method = _make_recording_method(cls, meth)
+            raw = inspect.getattr_static(cls, meth)
+            if isinstance(raw, _AvailableIfDescriptor):
+                method = available_if(raw.check)(method)
+            namespace[meth] = method
+        kwargs = {}
+        keys = getattr(cls, "_sklearn_auto_wrap_output_keys", None)
+        if keys is not None:
+            kwargs["auto_wrap_output_keys"] = None
+        new = type(name, (cls,), namespace, **kwargs)
+        if keys is not None:
+            new._sklearn_auto_wrap_output_keys = set(keys)
+        globals()[name] = new  # importable by name, so that instances pickle
+        _RECORDING_CLASSES[cls] = new
+    return new(**estimator.get_params(deep=False))
 
 
 def _one_line(exc, limit=300):
