@@ -692,7 +692,7 @@ def test_train_counts_scored_epochs_beyond_the_psg(tmp_path):
     status, out, err = cli(["train", data, "--out", tmp_path / "m.zip", "--model",
                             "bandpower-logreg", "--quiet"])
     assert status == 0, err
-    assert "8 annotated epochs (scored or not) outside the PSG signal" in out
+    assert "8 scored epochs beyond the PSG signal" in out  # scored ones, counted apart
 
 
 def _eval_edf(world, tmp_path, annotations, *extra):
@@ -703,7 +703,8 @@ def _eval_edf(world, tmp_path, annotations, *extra):
 
 def test_evaluate_refuses_45s_annotation_on_30s_epochs(world, tmp_path):
     status, _, err = _eval_edf(world, tmp_path, [(0, 45, "W"), (45, 1155, "N2")])
-    assert_clean_error(status, err, "45-s", "not a whole number of 30-s epochs")
+    assert_clean_error(status, err, "lasts 45 s", "not a multiple of epoch_seconds=30",
+                       "not rounded")
     assert not (tmp_path / "e.json").exists()
 
 
@@ -720,18 +721,23 @@ def test_evaluate_45s_annotation_with_15s_epochs_is_explicit(world, tmp_path):
 def test_evaluate_refuses_conflicting_overlap(world, tmp_path):
     runs = _runs(world["labels"]) + [(0, 60, "REM" if world["labels"][0] != "REM" else "W")]
     status, _, err = _eval_edf(world, tmp_path, runs)
-    assert_clean_error(status, err, "overlapping annotations with different stages")
+    assert_clean_error(status, err, "ref-Hypnogram.edf", "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
 
 
-def test_evaluate_counts_duplicated_reference_epochs(world, tmp_path):
+@pytest.mark.parametrize("where", ["same-onset", "inside-a-run"])
+def test_evaluate_refuses_repeated_reference_epochs(world, tmp_path, where):
+    # the readers' rule (read_stage_annotations): each epoch is scored once, even when a
+    # repeated annotation has the same stage (two exports concatenated, a copy-paste)
     runs = _runs(world["labels"])
-    runs += [(30.0 * i, 30.0, world["labels"][i]) for i in range(3)]  # 3 repeated epochs
+    if where == "same-onset":
+        runs += [(0.0, 30.0, world["labels"][0])]
+    else:
+        start, length, stage = max(runs, key=lambda r: r[1])
+        runs += [(start + 30.0, 30.0, stage)]
     status, out, err = _eval_edf(world, tmp_path, runs)
-    assert status == 0, err
-    res = json.loads((tmp_path / "e.json").read_text())
-    assert res["left_out"]["duplicated_reference_epochs"] == 3
-    assert res["n_epochs"] == len(world["labels"])  # each epoch scored once
-    assert "3 reference epoch(s) are scored twice" in err
+    assert_clean_error(status, err, "ref-Hypnogram.edf", "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
 
 
 def test_evaluate_huge_duration_is_counted_not_expanded(world, tmp_path):
@@ -751,6 +757,14 @@ def test_evaluate_refuses_duplicated_prediction_onsets(world, tmp_path):
     pred = tmp_path / "dup.csv"
     pred.write_text("epoch,onset_s,stage\n0,0,W\n1,30,W\n1,30,N2\n2,60,N2\n")
     status, _, err = cli(["evaluate", pred, world["ref"], "--epoch-seconds", "30"])
+    assert_clean_error(status, err, "dup.csv", "duplicated onset_s 30 s",
+                       "each epoch must be scored once")
+
+
+def test_evaluate_refuses_duplicated_prediction_epochs_without_onsets(world, tmp_path):
+    pred = tmp_path / "dup.csv"
+    pred.write_text("epoch,stage\n0,W\n1,W\n1,N2\n2,N2\n")
+    status, _, err = cli(["evaluate", pred, world["ref"], "--epoch-seconds", "30"])
     assert_clean_error(status, err, "more than once")
 
 
@@ -763,13 +777,10 @@ def test_evaluate_csv_reference_duplicated_onsets(world, tmp_path, same):
     ref = tmp_path / "ref.csv"
     ref.write_text("\n".join(rows) + "\n")
     status, out, err = cli(["evaluate", world["pred"], ref, "--json", tmp_path / "e.json"])
-    if same:
-        assert status == 0, err
-        res = json.loads((tmp_path / "e.json").read_text())
-        assert res["left_out"]["duplicated_reference_epochs"] == 1
-        assert res["n_epochs"] == len(labels)
-    else:
-        assert_clean_error(status, err, "twice with different stages")
+    # the same rule as for EDF+ references: each epoch is scored once
+    assert_clean_error(status, err, "ref.csv", "duplicated onset_s 30 s",
+                       "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
 
 
 def test_evaluate_reference_longer_than_prediction_counted(world, tmp_path):

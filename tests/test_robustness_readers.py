@@ -587,10 +587,16 @@ def test_text_encodings(tmp_path, reader, encoding):
         labels = (read_hypnogram_csv(path).stage if reader == "hypnogram-csv"
                   else read_label_file(path))
         assert list(labels) == stages
+    elif reader == "hypnogram-csv":
+        # a hypnogram CSV falls back to Latin-1 (an Excel export with accented notes):
+        # every byte is a Latin-1 character and stage names are ASCII, read the same
+        rows = ["stage,onset_s,note"] + [f"{s},{30 * k},sc\xe9n" for k, s in enumerate(stages)]
+        path.write_bytes("\n".join(rows).encode("latin-1") + b"\n")
+        hyp = read_hypnogram_csv(path)
+        assert list(hyp.stage) == stages
+        np.testing.assert_array_equal(hyp.onset_s, 30.0 * np.arange(len(stages)))
     else:
+        # a label file holds the labels themselves: non-UTF-8 bytes are refused
         path.write_bytes((text + "N1 sc\xe9n\n").encode("latin-1"))
-        read = read_hypnogram_csv if reader == "hypnogram-csv" else read_label_file
-        with pytest.raises(ValueError, match=r"labels\.csv: .*not UTF-8 text .*line 6"
-                           if reader == "hypnogram-csv" else
-                           r"labels\.csv: .*not UTF-8 text .*line 5"):
-            read(path)
+        with pytest.raises(ValueError, match=r"labels\.csv: .*not UTF-8 text .*line 5"):
+            read_label_file(path)
