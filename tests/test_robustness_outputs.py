@@ -681,18 +681,41 @@ def test_resource_and_arithmetic_errors_one_line(world, tmp_path, monkeypatch, e
 # ============================================================================
 # 4. Counted, never silent: train's dropped epochs, evaluate's reference epochs
 # ============================================================================
-def test_train_counts_scored_epochs_beyond_the_psg(tmp_path):
+@pytest.mark.parametrize("n_unscored", [0, 3])
+def test_train_counts_scored_epochs_beyond_the_psg(tmp_path, n_unscored):
     data = tmp_path / "data"
     data.mkdir()
     d = make_synthetic_psg(2, 30, random_state=3, return_continuous=True)
     for k, (sig, labels) in enumerate(zip(d.signals, d.labels)):
         _write_edf(data / f"SC40{k}1E0-PSG.edf", sig, d.sfreq, d.ch_names)
-        runs = _runs(list(labels)) + [(30.0 * len(labels), 120.0, "N2")]  # 4 beyond the end
+        end = 30.0 * len(labels)
+        runs = _runs(list(labels)) + [(end, 120.0, "N2")]  # 4 scored epochs beyond the end
+        if n_unscored:
+            runs.append((end + 120.0, 30.0 * n_unscored, "Sleep stage ?"))
         _write_hypnogram(data / f"SC40{k}1EC-Hypnogram.edf", runs)
     status, out, err = cli(["train", data, "--out", tmp_path / "m.zip", "--model",
                             "bandpower-logreg", "--quiet"])
     assert status == 0, err
+    assert "60 epochs from 2 recording(s)" in out
     assert "8 scored epochs beyond the PSG signal" in out  # scored ones, counted apart
+    if n_unscored:
+        assert f"{2 * n_unscored} unscored ('?'/movement) epochs beyond the PSG signal" in out
+    else:
+        assert "unscored ('?'/movement) epochs beyond" not in out
+
+
+def test_train_finds_upper_case_file_names(world, tmp_path):
+    # the same nights as world["data"], named SC4001E0-PSG.EDF / SC4001EC-HYPNOGRAM.EDF
+    data = tmp_path / "upper"
+    data.mkdir()
+    for f in sorted(world["data"].iterdir()):
+        stem = f.name[:-len(".edf")]
+        (data / (stem.upper() + ".EDF")).write_bytes(f.read_bytes())
+    status, out, err = cli(["train", data, "--out", tmp_path / "m.zip", "--model",
+                            "bandpower-logreg", "--quiet"])
+    assert status == 0, err
+    n = len(world["labels"])
+    assert f"{2 * n} epochs from 2 recording(s)" in out
 
 
 def _eval_edf(world, tmp_path, annotations, *extra):

@@ -523,6 +523,37 @@ def test_stage_annotations_aligned_to_a_recording(tmp_path, offset_s, ok):
                 tzinfo=datetime.timezone.utc), on_grid=True)
 
 
+@pytest.mark.parametrize("n_scored, n_unscored", [(4, 3), (0, 5), (2, 0)])
+def test_scored_epochs_beyond_the_signal_counted_apart(tmp_path, n_scored, n_unscored):
+    # 12 epochs of signal; the hypnogram goes on with scored N2 and unscored '?' epochs
+    psg = _psg(tmp_path, START)
+    ann = [(0.0, 360.0, "Sleep stage 2")]
+    if n_scored:
+        ann.append((360.0, 30.0 * n_scored, "Sleep stage 2"))
+    if n_unscored:
+        ann.append((360.0 + 30.0 * n_scored, 30.0 * n_unscored, "Sleep stage ?"))
+    hyp = _hypnogram(tmp_path / "SC4001EC-Hypnogram.edf", ann, START)
+    data = read_sleep_edf_recording(psg, hyp, channels=["EEG Fpz-Cz"], wake_edge_minutes=None)
+    assert len(data.y) == 12
+    assert data.n_outside_signal == n_scored + n_unscored
+    assert data.n_scored_outside_signal == n_scored
+    ann = read_stage_annotations(hyp, recording_duration=360.0)
+    assert (ann.n_outside, ann.n_outside_scored) == (n_scored + n_unscored, n_scored)
+
+
+@pytest.mark.parametrize("origin, ok", [(15.0, True), (0.0, False)])
+def test_stage_annotations_on_a_shifted_grid(tmp_path, origin, ok):
+    hyp = _hypnogram(tmp_path / "h.edf", [(15.0, 60.0, "Sleep stage W"),
+                                          (75.0, 30.0, "Sleep stage R")], START)
+    if ok:
+        ann = read_stage_annotations(hyp, on_grid=True, grid_origin=origin)
+        assert ann.onsets.tolist() == [15.0, 45.0, 75.0]
+        assert ann.labels.tolist() == ["W", "W", "REM"]
+    else:
+        with pytest.raises(ValueError, match=r"h\.edf: .*not on the 30-s epoch grid"):
+            read_stage_annotations(hyp, on_grid=True, grid_origin=origin)
+
+
 @pytest.mark.parametrize("fault", ["nan-onset", "inf-duration", "zero-duration",
                                    "negative-duration"])
 def test_annotations_to_epochs_bad_numbers(fault):
@@ -554,6 +585,23 @@ def test_hypnogram_csv_onsets(tmp_path, fault, match):
         f"{k},{o},W\n" for k, o in enumerate(onsets)))
     with pytest.raises(ValueError, match=match):
         read_hypnogram_csv(path)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_load_sleep_edf_out_overwrite(psg_pair, tmp_path, overwrite):
+    psg, _, _ = psg_pair
+    out = tmp_path / "X.npy"
+    before = np.arange(6, dtype=np.float32)
+    np.save(out, before)
+    if not overwrite:  # MNE's convention: an existing cache is refused, and kept
+        with pytest.raises(FileExistsError, match="X.npy"):
+            load_sleep_edf(psg.parent, channels=["EEG Fpz-Cz"], out=out)
+        np.testing.assert_array_equal(np.load(out), before)
+    else:
+        data = load_sleep_edf(psg.parent, channels=["EEG Fpz-Cz"], out=out, overwrite=True)
+        in_memory = load_sleep_edf(psg.parent, channels=["EEG Fpz-Cz"])
+        np.testing.assert_array_equal(np.load(out), in_memory.X)
+        np.testing.assert_array_equal(data.X, in_memory.X)
 
 
 # ================================================================ 6. file extensions
