@@ -77,26 +77,6 @@ def _read_annotations(hypnogram_file):
         raise ValueError(f"{hypnogram_file}: cannot read the hypnogram annotations: {exc}") from exc
 
 
-def annotation_offset(hypnogram_file, annotations, psg_file, psg_header):
-    """Start of the hypnogram minus start of the PSG, in seconds.
-
-    Annotation onsets are relative to the hypnogram's own start (the start date/time
-    of its EDF header); a hypnogram starting 1 h after the PSG has its epochs shifted
-    by +1 h. When either start is unknown (unparsable header date/time) the alignment
-    cannot be checked and a ``ValueError`` naming the file is raised.
-    """
-    orig = read_edf_header(hypnogram_file).start
-    if orig is None:
-        orig = getattr(annotations, "orig_time", None)
-    if orig is None:
-        raise ValueError(f"{hypnogram_file}: the hypnogram has no valid start date/time, so "
-                         f"its annotations cannot be aligned with {psg_file}.")
-    if psg_header.start is None:
-        raise ValueError(f"{psg_file}: the recording has no valid start date/time, so the "
-                         f"annotations of {hypnogram_file} cannot be aligned with it.")
-    return float((orig - psg_header.start).total_seconds())
-
-
 def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=None,
                            recording_start=None, recording_duration=None,
                            on_unknown="raise", on_grid=False, grid_origin=0.0):
@@ -153,13 +133,12 @@ def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=N
         (``on_unknown="raise"``), a fault listed above, or an unknown start with
         ``recording_start`` given.
     """
-    from ..utils._stages import SLEEP_EDF_ANNOTATION_MAP as _DEFAULT_MAP
-
     if on_unknown not in ("raise", "ignore"):
         raise ValueError(f"on_unknown must be 'raise' or 'ignore', got {on_unknown!r}.")
     hypnogram_file = Path(hypnogram_file)
     ann = _read_annotations(hypnogram_file)
-    annotation_map = _DEFAULT_MAP if annotation_map is None else annotation_map
+    annotation_map = (SLEEP_EDF_ANNOTATION_MAP if annotation_map is None
+                      else annotation_map)
     descriptions = [str(d) for d in ann.description]
     ignored = {}
     for d in descriptions:
@@ -201,23 +180,17 @@ def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, s
     header = read_edf_header(psg_file)
     if header.n_records == 0:
         raise ValueError(f"{psg_file}: the EDF file contains no data records (empty recording).")
-    ann = _read_annotations(hypnogram_file)
-    annotation_map = SLEEP_EDF_ANNOTATION_MAP if annotation_map is None else annotation_map
-    descriptions = [str(d) for d in ann.description]
-    unknown = sorted(set(descriptions) - set(annotation_map))
-    if unknown:
-        raise ValueError(
-            f"{hypnogram_file}: unknown annotation description(s) {unknown}; known ones are "
-            f"{sorted(annotation_map)}. Pass annotation_map= to map them explicitly."
-        )
-    offset = annotation_offset(hypnogram_file, ann, psg_file, header)
-    # bounded by the recording before anything is expanded; overlaps, duplicated onsets
-    # and durations that are not a multiple of the epoch are refused (never rounded)
-    plan = annotations_to_epochs(ann.onset, ann.duration,
-                                 [annotation_map[d] for d in descriptions],
-                                 epoch_seconds=epoch_seconds, path=hypnogram_file,
-                                 recording_duration=header.duration, offset=offset,
-                                 unscored=(EXCLUDED,))
+    if header.start is None:
+        raise ValueError(f"{psg_file}: the recording has no valid start date/time, so the "
+                         f"annotations of {hypnogram_file} cannot be aligned with it.")
+    # the readers' one rule for stage annotations: unknown descriptions refused, onsets
+    # aligned by the start times of both files, bounded by the recording before anything
+    # is expanded; overlaps, duplicated onsets and durations that are not a multiple of
+    # the epoch are refused (never rounded)
+    plan = read_stage_annotations(
+        hypnogram_file, epoch_seconds=epoch_seconds, annotation_map=annotation_map,
+        recording_start=header.start, recording_duration=header.duration)
+    offset = plan.offset
     onsets, labels = plan.onsets, plan.labels
     # Epochs outside the signal (Sleep-EDF's trailing 'Sleep stage ?' often is) are
     # counted, never allocated.
