@@ -880,7 +880,16 @@ def _reference_from_csv(path, epoch_seconds, origin, n_epochs, counts):
             f"{epoch_seconds:g}-s epochs; compare hypnograms with the same epoch length."
         )
     idx = _grid_index(ref.onset_s, epoch_seconds, origin, what=f"reference {str(path)!r}")
-    # read_hypnogram_csv has refused duplicated onsets: each index appears once
+    # read_hypnogram_csv has refused duplicated onsets; onsets that differ by less than
+    # the grid tolerance would still land on one epoch: refused, never overwritten
+    uniq, n_seen = np.unique(idx, return_counts=True)
+    if (n_seen > 1).any():
+        first = int(uniq[np.argmax(n_seen > 1)])
+        raise CLIError(
+            f"{str(path)!r}: {int((n_seen - 1).sum())} onset(s) fall on an epoch already "
+            f"scored (first at {origin + first * epoch_seconds:g} s); each epoch must be "
+            "scored once."
+        )
     labels = dict(zip(idx.tolist(), ref.stage.tolist()))
     outside = [k for k in labels if k < 0 or k >= n_epochs]
     if outside:

@@ -806,6 +806,18 @@ def test_evaluate_csv_reference_duplicated_onsets(world, tmp_path, same):
     assert not (tmp_path / "e.json").exists()
 
 
+def test_evaluate_csv_reference_onsets_closer_than_the_grid_tolerance(world, tmp_path):
+    labels = world["labels"]
+    rows = ["epoch,onset_s,stage"] + [f"{i},{30 * i},{s}" for i, s in enumerate(labels)]
+    rows.append(f"1,30.0000001,{'REM' if labels[1] != 'REM' else 'W'}")  # same epoch
+    ref = tmp_path / "ref.csv"
+    ref.write_text("\n".join(rows) + "\n")
+    status, _, err = cli(["evaluate", world["pred"], ref, "--json", tmp_path / "e.json"])
+    assert_clean_error(status, err, "ref.csv", "1 onset(s) fall on an epoch already scored",
+                       "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
+
+
 def test_evaluate_reference_longer_than_prediction_counted(world, tmp_path):
     ref = tmp_path / "long.csv"
     write_hypnogram_csv(ref, world["labels"] + ["N2"] * 5, epoch_seconds=30)
