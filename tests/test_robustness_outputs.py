@@ -826,3 +826,23 @@ def test_evaluate_reference_longer_than_prediction_counted(world, tmp_path):
     res = json.loads((tmp_path / "e.json").read_text())
     assert res["left_out"] == {"reference_epochs_outside_prediction": 5}
     assert "reference epochs outside prediction 5" in out
+
+
+def test_stage_reads_float32_epochs_as_a_view(world):
+    # bounded memory: one float32 copy of the night, the epochs a view of it; the
+    # probabilities are those of a contiguous float64-read copy
+    from sklearn_sleep.cli import _read_recording
+    from sklearn_sleep.datasets._edf_io import read_edf_signals
+
+    stager = load_model(world["model"])
+    X, sig = _read_recording(world["psg"], stager, quiet=True)
+    assert X.dtype == np.float32 and np.shares_memory(X, sig.signals)
+    full = read_edf_signals(world["psg"], list(stager.ch_names_), sfreq=stager.sfreq_,
+                            resample_mismatched="resample").signals
+    n_times = stager.n_times_
+    expected = np.stack([full[:, k * n_times:(k + 1) * n_times] for k in range(len(X))])
+    np.testing.assert_array_equal(X, expected.astype(np.float32))
+    np.testing.assert_array_equal(
+        stager.predict_proba(X, ch_names=sig.ch_names, sfreq=sig.sfreq),
+        stager.predict_proba(np.ascontiguousarray(expected, dtype=np.float32),
+                             ch_names=sig.ch_names, sfreq=sig.sfreq))
