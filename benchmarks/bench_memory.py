@@ -19,15 +19,18 @@ Modes: ``after`` = the library as it is (band power computed in chunks of about 
 samples, :data:`sklearn_sleep.features._spectral._CHUNK_VALUES`); ``before`` = the same
 code with one chunk for the whole night (``_CHUNK_VALUES`` set above the night's size),
 which is exactly the previous single-pass float64 computation. ``edf`` (with
-``--edf``): the whole ``stage`` path from a 24-h EDF written with edfio: header,
-``read_edf_signals(dtype=float32)``, epoching, ``predict_proba``.
+``--edf``): the whole ``stage`` path from a 24-h EDF written with edfio, through the
+CLI's own reader (``sklearn_sleep.cli._read_recording``: header,
+``read_edf_signals(dtype=float32)``, the epochs as a strided view of the signals) and
+``predict_proba``; ``edf-copy``: the same with the epochs copied to a contiguous array
+first (what ``stage`` did before the reconciliation of issue 9), for comparison.
 
 Data: synthetic (Gaussian noise, float32), labelled synthetic. Hardware: printed and
 stored (2-core AMD EPYC dev machine, shared, CPU only, 1 thread).
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_memory.py            # 24 h, before/after/edf
+    OMP_NUM_THREADS=1 python benchmarks/bench_memory.py --edf      # 24 h, before/after/edf
     OMP_NUM_THREADS=1 python benchmarks/bench_memory.py --smoke    # 0.5 h, seconds
 """
 
@@ -119,24 +122,21 @@ def _write_edf(path, n_epochs):
 
 
 def _measure_edf(stager, path, mode="edf"):
-    """``mode="edf"``: as ``sklearn-sleep stage`` does (contiguous copy of the epochs);
-    ``"edf-view"``: the epochs passed as a transposed view of the signals (no copy)."""
-    from sklearn_sleep.datasets._edf_io import read_edf_signals
+    """``mode="edf"``: exactly as ``sklearn-sleep stage`` reads and stages a recording;
+    ``"edf-copy"``: the same with a contiguous copy of the epochs (the former path)."""
+    from sklearn_sleep.cli import _read_recording
 
     base = rss_mb()
     reset_peak_rss()
     t0 = time.perf_counter()
-    sig = read_edf_signals(path, CH_NAMES, sfreq=SFREQ, dtype=np.float32)
-    n_times = int(EPOCH_SECONDS * SFREQ)
-    n_epochs = sig.signals.shape[1] // n_times
-    X = sig.signals[:, :n_epochs * n_times].reshape(len(CH_NAMES), n_epochs, n_times)
-    X = X.transpose(1, 0, 2)
-    if mode == "edf":
+    X, sig = _read_recording(path, stager, quiet=True)
+    if mode == "edf-copy":
         X = np.ascontiguousarray(X)
         del sig
     stager.predict_proba(X, ch_names=CH_NAMES, sfreq=SFREQ)
     elapsed = time.perf_counter() - t0
     peak = window_peak_rss_mb()
+    n_epochs = len(X)
     x_mb = X.nbytes / 2 ** 20
     return {"mode": mode, "n_epochs": n_epochs, "X_mb": x_mb, "base_mb": base,
             "peak_mb": peak, "peak_over_base_mb": peak - base,
@@ -161,7 +161,7 @@ def main(argv=None):
             path = Path(tmp) / "night.edf"
             _write_edf(path, n_epochs)
             rows.append(run_isolated(_measure_edf, stager, path, "edf"))
-            rows.append(run_isolated(_measure_edf, stager, path, "edf-view"))
+            rows.append(run_isolated(_measure_edf, stager, path, "edf-copy"))
     info = hardware_info()
     payload = {
         "benchmark": "memory",
@@ -188,10 +188,10 @@ def main(argv=None):
           f"Data: {payload['data']}. Model: {payload['model']}.", "",
           f"Protocol: {payload['protocol']}. Target: {payload['target']}. `before` = band "
           "power in one float64 pass over the whole night (the code before issue 9), "
-          "`after` = chunks of ~1e6 samples; `edf` = EDF file -> read_edf_signals(float32) "
-          "-> contiguous copy of the epochs (as `sklearn-sleep stage` does today) -> "
-          "predict_proba; `edf-view` = the same with the epochs passed as a transposed "
-          "view of the signals (no copy).", "",
+          "`after` = chunks of ~1e6 samples; `edf` = EDF file -> the reader of "
+          "`sklearn-sleep stage` (read_edf_signals(float32), epochs as a strided view of "
+          "the signals, no copy) -> predict_proba; `edf-copy` = the same with a contiguous "
+          "copy of the epochs (the former `stage` path).", "",
           "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(str(c) for c in row) + " |" for row in table]
     md += ["", f"Hardware: {format_hardware(info)}", ""]

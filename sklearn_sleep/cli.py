@@ -518,16 +518,16 @@ _SLEEP_EDF_RE = re.compile(r"^(SC4\d{3})")
 
 
 def _sleep_edf_pairs(folder):
+    from .datasets._validation import glob_ci
+
     psgs, hyps = {}, {}
-    for f in sorted(folder.rglob("*")):  # extensions and suffixes in any case (.EDF)
-        name = f.name.lower()
-        m = _SLEEP_EDF_RE.match(f.name.upper())
-        if not m or not f.is_file():
-            continue
-        if name.endswith("-psg.edf"):
-            psgs.setdefault(m.group(1), f)
-        elif name.endswith("-hypnogram.edf"):
-            hyps.setdefault(m.group(1), f)
+    # names and extensions in any case (.EDF, -Hypnogram.EDF), found by the readers' rule
+    for files, found in ((glob_ci(folder, "SC4*-PSG.edf", recursive=True), psgs),
+                         (glob_ci(folder, "SC4*-Hypnogram.edf", recursive=True), hyps)):
+        for f in files:
+            m = _SLEEP_EDF_RE.match(f.name.upper())
+            if m:
+                found.setdefault(m.group(1), f)
     if not psgs:
         raise CLIError(f"no Sleep-EDF 'SC4ssN*-PSG.edf' file in {str(folder)!r}.")
     missing = sorted(set(psgs) - set(hyps))
@@ -537,10 +537,12 @@ def _sleep_edf_pairs(folder):
 
 
 def _label_file_for(edf):
+    from .datasets._validation import glob_ci
+
     for suffix in (".csv", ".txt", ".tsv"):
-        candidate = edf.with_suffix(suffix)
-        if candidate.is_file():
-            return candidate
+        candidates = glob_ci(edf.parent, edf.stem + suffix)
+        if candidates:
+            return candidates[0]
     return None
 
 
@@ -558,7 +560,8 @@ def _read_labels(path):
 
 #: Per-recording counts returned by the readers: what was left out of training.
 _DROP_COUNTS = {
-    "n_scored_outside_signal": "scored epochs outside the PSG signal",
+    "n_scored_outside_signal": "scored epochs beyond the PSG signal",
+    "n_unscored_outside_signal": "unscored ('?'/movement) epochs beyond the PSG signal",
     "n_outside_signal": "annotated epochs (scored or not) outside the PSG signal",
     "n_excluded": "movement/unscored epochs",
     "n_trimmed_wake": "wake epochs trimmed at the ends of the night",
@@ -574,9 +577,10 @@ def _training_files(args):
         raise CLIError(f"data folder not found: {str(folder)!r}.")
     if args.format == "sleep-edf":
         return _sleep_edf_pairs(folder)
-    edfs = sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() == ".edf" and p.is_file()
-                  and not p.name.lower().endswith("-hypnogram.edf"))
+    from .datasets._validation import glob_ci
+
+    edfs = [p for p in glob_ci(folder, "*.edf")
+            if not p.name.lower().endswith("-hypnogram.edf")]
     if not edfs:
         raise CLIError(f"no '*.edf' file in {str(folder)!r}.")
     if args.epoch_seconds is None:
@@ -619,7 +623,14 @@ def _load_training_data(args, files):
         raise CLIError(
             "recordings differ in channels or sampling rate; give --channels and --sfreq."
         )
-    dropped = {key: int(sum(int(p.get(key, 0) or 0) for p in parts)) for key in _DROP_COUNTS}
+    dropped = dict.fromkeys(_DROP_COUNTS, 0)
+    for p in parts:
+        counts = {key: int(p.get(key, 0) or 0) for key in _DROP_COUNTS}
+        if "n_scored_outside_signal" in p:  # the reader tells scored from unscored epochs
+            counts["n_unscored_outside_signal"] = (counts.pop("n_outside_signal")
+                                                   - counts["n_scored_outside_signal"])
+        for key, value in counts.items():
+            dropped[key] += value
     X = np.concatenate([p.X for p in parts]).astype(np.float32, copy=False)
     y = np.concatenate([np.asarray(p.y, dtype=object) for p in parts])
     groups = np.concatenate([np.asarray(p.groups).astype(str) for p in parts])
@@ -669,8 +680,9 @@ def _read_recording(path, stager, quiet):
     if not path.is_file():
         raise FileNotFoundError(f"recording not found: {str(path)!r}.")
     with _reading(path, "recording"):
+        # float32 from the start: one copy of the night, the size of the epoch array
         sig = read_edf_signals(path, list(stager.ch_names_), sfreq=stager.sfreq_,
-                               resample_mismatched="resample")
+                               resample_mismatched="resample", dtype=np.float32)
     for name, (native, out) in sig.resampled_channels.items():
         _note(f"channel {name!r} resampled from {native:g} Hz to {out:g} Hz.")
     n_times = stager.n_times_
@@ -685,8 +697,10 @@ def _read_recording(path, stager, quiet):
     if rest:
         _note(f"the last {rest / sig.sfreq:g} s of {path.name} do not fill an epoch and are "
               "not staged.")
+    # (n_epochs, n_channels, n_times) as a strided view of the signals, not a second copy
+    # of the night: the feature extractors and networks read it in chunks of epochs
     X = sig.signals[:, :n_epochs * n_times].reshape(len(sig.ch_names), n_epochs, n_times)
-    return np.ascontiguousarray(X.transpose(1, 0, 2), dtype=np.float32), sig
+    return X.transpose(1, 0, 2), sig
 
 
 def _plot_night(path, stages, proba, classes, epoch_seconds, title):
@@ -804,76 +818,29 @@ def _grid_index(onsets, epoch_seconds, origin, *, what):
 def _reference_from_edf(path, epoch_seconds, origin, n_epochs, counts):
     """Per-epoch stages from an EDF+ hypnogram (Sleep-EDF annotations).
 
-    Every stage annotation must start on the epoch grid and last a whole number of
-    epochs (a 45-s annotation on 30-s epochs is refused, not rounded). Epochs beyond the
-    prediction (``index >= n_epochs``) are counted, never expanded, so a huge duration
-    costs nothing. Overlapping annotations with the same stage are counted (scored
-    once); with different stages they are refused.
+    Read with :func:`~sklearn_sleep.datasets.read_stage_annotations` on the
+    prediction's epoch grid, so that its rules apply: annotations off the grid or not a
+    whole number of epochs (a 45-s annotation on 30-s epochs) and overlapping or
+    duplicated annotations are refused, never rounded or overwritten; scored epochs
+    beyond the prediction are counted without being expanded (a huge duration costs
+    nothing). This function only reports the counts.
     """
-    from .datasets._sleep_edf import _read_annotations
-    from .utils._stages import EXCLUDED, SLEEP_EDF_ANNOTATION_MAP
+    from .datasets import read_stage_annotations
+    from .utils._stages import EXCLUDED
 
     with _reading(path, "reference hypnogram"):
-        annotations = _read_annotations(path)
-    tol = _grid_tolerance(epoch_seconds)
-    ignored = {}
-    labels = {}
-    conflicts = []
-    for onset, duration, desc in zip(annotations.onset, annotations.duration,
-                                     annotations.description):
-        stage = SLEEP_EDF_ANNOTATION_MAP.get(desc)
-        if stage is None:
-            ignored[desc] = ignored.get(desc, 0) + 1
-            continue
-        onset, duration = float(onset), float(duration)
-        if not (math.isfinite(onset) and math.isfinite(duration)) or duration < 0:
-            raise CLIError(f"{str(path)!r}: annotation {desc!r} at {onset:g} s has an invalid "
-                           f"duration {duration:g} s.")
-        start = (onset - origin) / epoch_seconds
-        n = duration / epoch_seconds
-        if abs(start - round(start)) * epoch_seconds > tol:
-            raise CLIError(
-                f"{str(path)!r}: annotation {desc!r} at {onset:g} s does not start on the "
-                f"{epoch_seconds:g}-s epoch grid; refusing to shift it. Give "
-                "--epoch-seconds that divides every annotation onset and duration."
-            )
-        if abs(n - round(n)) * epoch_seconds > tol:
-            raise CLIError(
-                f"{str(path)!r}: the {duration:g}-s annotation {desc!r} at {onset:g} s is not a "
-                f"whole number of {epoch_seconds:g}-s epochs; refusing to round it. Give "
-                "--epoch-seconds that divides every annotation duration (e.g. "
-                f"{math.gcd(int(round(duration)), int(round(epoch_seconds))) or 1:g})."
-            )
-        start, n = int(round(start)), int(round(n))
-        if n == 0:
-            counts["zero_duration_annotations"] = counts.get("zero_duration_annotations", 0) + 1
-            continue
-        lo, hi = max(start, 0), min(start + n, n_epochs)
-        outside = n - max(hi - lo, 0)
-        if outside and stage != EXCLUDED:
-            counts["reference_epochs_outside_prediction"] = (
-                counts.get("reference_epochs_outside_prediction", 0) + outside)
-        for k in range(lo, hi):
-            previous = labels.get(k)
-            if previous is None:
-                labels[k] = stage
-            elif previous == stage:
-                counts["duplicated_reference_epochs"] = (
-                    counts.get("duplicated_reference_epochs", 0) + 1)
-            else:
-                conflicts.append((k, previous, stage))
-    if conflicts:
-        k, a, b = conflicts[0]
-        raise CLIError(
-            f"{str(path)!r}: {len(conflicts)} epoch(s) are covered by overlapping annotations "
-            f"with different stages (first at {origin + k * epoch_seconds:g} s: {a!r} and "
-            f"{b!r}); fix the hypnogram."
-        )
-    if ignored:
-        _note(f"ignored annotations that are not sleep stages: {ignored}.")
-    if not labels and not counts.get("reference_epochs_outside_prediction"):
+        plan = read_stage_annotations(
+            path, epoch_seconds=epoch_seconds, on_unknown="ignore", on_grid=True,
+            grid_origin=origin, recording_duration=origin + n_epochs * epoch_seconds)
+    if plan.ignored:
+        _note(f"ignored annotations that are not sleep stages: {plan.ignored}.")
+    if plan.n_outside_scored:
+        counts["reference_epochs_outside_prediction"] = (
+            counts.get("reference_epochs_outside_prediction", 0) + plan.n_outside_scored)
+    if not len(plan.labels) and not plan.n_outside_scored:
         raise CLIError(f"{str(path)!r} contains no sleep-stage annotation.")
-    return {k: (None if v == EXCLUDED else v) for k, v in labels.items()}
+    index = np.round((plan.onsets - origin) / epoch_seconds).astype(np.int64)
+    return {int(k): (None if v == EXCLUDED else v) for k, v in zip(index, plan.labels)}
 
 
 def _check_stage_labels(y_ref, y_pred):
@@ -913,22 +880,17 @@ def _reference_from_csv(path, epoch_seconds, origin, n_epochs, counts):
             f"{epoch_seconds:g}-s epochs; compare hypnograms with the same epoch length."
         )
     idx = _grid_index(ref.onset_s, epoch_seconds, origin, what=f"reference {str(path)!r}")
-    labels, conflicts = {}, []
-    for k, stage in zip(idx.tolist(), ref.stage.tolist()):
-        if k in labels:
-            if labels[k] == stage:
-                counts["duplicated_reference_epochs"] = (
-                    counts.get("duplicated_reference_epochs", 0) + 1)
-            else:
-                conflicts.append((k, labels[k], stage))
-            continue
-        labels[k] = stage
-    if conflicts:
-        k, a, b = conflicts[0]
+    # read_hypnogram_csv has refused duplicated onsets; onsets that differ by less than
+    # the grid tolerance would still land on one epoch: refused, never overwritten
+    uniq, n_seen = np.unique(idx, return_counts=True)
+    if (n_seen > 1).any():
+        first = int(uniq[np.argmax(n_seen > 1)])
         raise CLIError(
-            f"{str(path)!r}: {len(conflicts)} onset(s) appear twice with different stages "
-            f"(first at {origin + k * epoch_seconds:g} s: {a!r} and {b!r}); fix the reference."
+            f"{str(path)!r}: {int((n_seen - 1).sum())} onset(s) fall on an epoch already "
+            f"scored (first at {origin + first * epoch_seconds:g} s); each epoch must be "
+            "scored once."
         )
+    labels = dict(zip(idx.tolist(), ref.stage.tolist()))
     outside = [k for k in labels if k < 0 or k >= n_epochs]
     if outside:
         counts["reference_epochs_outside_prediction"] = (
@@ -1010,10 +972,6 @@ def cmd_evaluate(args):
          "left out"),
         ("reference_epochs_between_predicted_onsets",
          "scored reference epoch(s) fall between the prediction's onsets and are left out"),
-        ("duplicated_reference_epochs",
-         "reference epoch(s) are scored twice with the same stage (overlapping or repeated "
-         "annotations); each is counted once"),
-        ("zero_duration_annotations", "zero-length stage annotation(s) are ignored"),
     ):
         if counts.get(key):
             _note(f"{counts[key]} {text}.")

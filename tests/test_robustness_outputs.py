@@ -681,18 +681,41 @@ def test_resource_and_arithmetic_errors_one_line(world, tmp_path, monkeypatch, e
 # ============================================================================
 # 4. Counted, never silent: train's dropped epochs, evaluate's reference epochs
 # ============================================================================
-def test_train_counts_scored_epochs_beyond_the_psg(tmp_path):
+@pytest.mark.parametrize("n_unscored", [0, 3])
+def test_train_counts_scored_epochs_beyond_the_psg(tmp_path, n_unscored):
     data = tmp_path / "data"
     data.mkdir()
     d = make_synthetic_psg(2, 30, random_state=3, return_continuous=True)
     for k, (sig, labels) in enumerate(zip(d.signals, d.labels)):
         _write_edf(data / f"SC40{k}1E0-PSG.edf", sig, d.sfreq, d.ch_names)
-        runs = _runs(list(labels)) + [(30.0 * len(labels), 120.0, "N2")]  # 4 beyond the end
+        end = 30.0 * len(labels)
+        runs = _runs(list(labels)) + [(end, 120.0, "N2")]  # 4 scored epochs beyond the end
+        if n_unscored:
+            runs.append((end + 120.0, 30.0 * n_unscored, "Sleep stage ?"))
         _write_hypnogram(data / f"SC40{k}1EC-Hypnogram.edf", runs)
     status, out, err = cli(["train", data, "--out", tmp_path / "m.zip", "--model",
                             "bandpower-logreg", "--quiet"])
     assert status == 0, err
-    assert "8 annotated epochs (scored or not) outside the PSG signal" in out
+    assert "60 epochs from 2 recording(s)" in out
+    assert "8 scored epochs beyond the PSG signal" in out  # scored ones, counted apart
+    if n_unscored:
+        assert f"{2 * n_unscored} unscored ('?'/movement) epochs beyond the PSG signal" in out
+    else:
+        assert "unscored ('?'/movement) epochs beyond" not in out
+
+
+def test_train_finds_upper_case_file_names(world, tmp_path):
+    # the same nights as world["data"], named SC4001E0-PSG.EDF / SC4001EC-HYPNOGRAM.EDF
+    data = tmp_path / "upper"
+    data.mkdir()
+    for f in sorted(world["data"].iterdir()):
+        stem = f.name[:-len(".edf")]
+        (data / (stem.upper() + ".EDF")).write_bytes(f.read_bytes())
+    status, out, err = cli(["train", data, "--out", tmp_path / "m.zip", "--model",
+                            "bandpower-logreg", "--quiet"])
+    assert status == 0, err
+    n = len(world["labels"])
+    assert f"{2 * n} epochs from 2 recording(s)" in out
 
 
 def _eval_edf(world, tmp_path, annotations, *extra):
@@ -703,7 +726,8 @@ def _eval_edf(world, tmp_path, annotations, *extra):
 
 def test_evaluate_refuses_45s_annotation_on_30s_epochs(world, tmp_path):
     status, _, err = _eval_edf(world, tmp_path, [(0, 45, "W"), (45, 1155, "N2")])
-    assert_clean_error(status, err, "45-s", "not a whole number of 30-s epochs")
+    assert_clean_error(status, err, "lasts 45 s", "not a multiple of epoch_seconds=30",
+                       "not rounded")
     assert not (tmp_path / "e.json").exists()
 
 
@@ -720,18 +744,23 @@ def test_evaluate_45s_annotation_with_15s_epochs_is_explicit(world, tmp_path):
 def test_evaluate_refuses_conflicting_overlap(world, tmp_path):
     runs = _runs(world["labels"]) + [(0, 60, "REM" if world["labels"][0] != "REM" else "W")]
     status, _, err = _eval_edf(world, tmp_path, runs)
-    assert_clean_error(status, err, "overlapping annotations with different stages")
+    assert_clean_error(status, err, "ref-Hypnogram.edf", "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
 
 
-def test_evaluate_counts_duplicated_reference_epochs(world, tmp_path):
+@pytest.mark.parametrize("where", ["same-onset", "inside-a-run"])
+def test_evaluate_refuses_repeated_reference_epochs(world, tmp_path, where):
+    # the readers' rule (read_stage_annotations): each epoch is scored once, even when a
+    # repeated annotation has the same stage (two exports concatenated, a copy-paste)
     runs = _runs(world["labels"])
-    runs += [(30.0 * i, 30.0, world["labels"][i]) for i in range(3)]  # 3 repeated epochs
+    if where == "same-onset":
+        runs += [(0.0, 30.0, world["labels"][0])]
+    else:
+        start, length, stage = max(runs, key=lambda r: r[1])
+        runs += [(start + 30.0, 30.0, stage)]
     status, out, err = _eval_edf(world, tmp_path, runs)
-    assert status == 0, err
-    res = json.loads((tmp_path / "e.json").read_text())
-    assert res["left_out"]["duplicated_reference_epochs"] == 3
-    assert res["n_epochs"] == len(world["labels"])  # each epoch scored once
-    assert "3 reference epoch(s) are scored twice" in err
+    assert_clean_error(status, err, "ref-Hypnogram.edf", "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
 
 
 def test_evaluate_huge_duration_is_counted_not_expanded(world, tmp_path):
@@ -751,6 +780,14 @@ def test_evaluate_refuses_duplicated_prediction_onsets(world, tmp_path):
     pred = tmp_path / "dup.csv"
     pred.write_text("epoch,onset_s,stage\n0,0,W\n1,30,W\n1,30,N2\n2,60,N2\n")
     status, _, err = cli(["evaluate", pred, world["ref"], "--epoch-seconds", "30"])
+    assert_clean_error(status, err, "dup.csv", "duplicated onset_s 30 s",
+                       "each epoch must be scored once")
+
+
+def test_evaluate_refuses_duplicated_prediction_epochs_without_onsets(world, tmp_path):
+    pred = tmp_path / "dup.csv"
+    pred.write_text("epoch,stage\n0,W\n1,W\n1,N2\n2,N2\n")
+    status, _, err = cli(["evaluate", pred, world["ref"], "--epoch-seconds", "30"])
     assert_clean_error(status, err, "more than once")
 
 
@@ -763,13 +800,22 @@ def test_evaluate_csv_reference_duplicated_onsets(world, tmp_path, same):
     ref = tmp_path / "ref.csv"
     ref.write_text("\n".join(rows) + "\n")
     status, out, err = cli(["evaluate", world["pred"], ref, "--json", tmp_path / "e.json"])
-    if same:
-        assert status == 0, err
-        res = json.loads((tmp_path / "e.json").read_text())
-        assert res["left_out"]["duplicated_reference_epochs"] == 1
-        assert res["n_epochs"] == len(labels)
-    else:
-        assert_clean_error(status, err, "twice with different stages")
+    # the same rule as for EDF+ references: each epoch is scored once
+    assert_clean_error(status, err, "ref.csv", "duplicated onset_s 30 s",
+                       "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
+
+
+def test_evaluate_csv_reference_onsets_closer_than_the_grid_tolerance(world, tmp_path):
+    labels = world["labels"]
+    rows = ["epoch,onset_s,stage"] + [f"{i},{30 * i},{s}" for i, s in enumerate(labels)]
+    rows.append(f"1,30.0000001,{'REM' if labels[1] != 'REM' else 'W'}")  # same epoch
+    ref = tmp_path / "ref.csv"
+    ref.write_text("\n".join(rows) + "\n")
+    status, _, err = cli(["evaluate", world["pred"], ref, "--json", tmp_path / "e.json"])
+    assert_clean_error(status, err, "ref.csv", "1 onset(s) fall on an epoch already scored",
+                       "each epoch must be scored once")
+    assert not (tmp_path / "e.json").exists()
 
 
 def test_evaluate_reference_longer_than_prediction_counted(world, tmp_path):
@@ -780,3 +826,23 @@ def test_evaluate_reference_longer_than_prediction_counted(world, tmp_path):
     res = json.loads((tmp_path / "e.json").read_text())
     assert res["left_out"] == {"reference_epochs_outside_prediction": 5}
     assert "reference epochs outside prediction 5" in out
+
+
+def test_stage_reads_float32_epochs_as_a_view(world):
+    # bounded memory: one float32 copy of the night, the epochs a view of it; the
+    # probabilities are those of a contiguous float64-read copy
+    from sklearn_sleep.cli import _read_recording
+    from sklearn_sleep.datasets._edf_io import read_edf_signals
+
+    stager = load_model(world["model"])
+    X, sig = _read_recording(world["psg"], stager, quiet=True)
+    assert X.dtype == np.float32 and np.shares_memory(X, sig.signals)
+    full = read_edf_signals(world["psg"], list(stager.ch_names_), sfreq=stager.sfreq_,
+                            resample_mismatched="resample").signals
+    n_times = stager.n_times_
+    expected = np.stack([full[:, k * n_times:(k + 1) * n_times] for k in range(len(X))])
+    np.testing.assert_array_equal(X, expected.astype(np.float32))
+    np.testing.assert_array_equal(
+        stager.predict_proba(X, ch_names=sig.ch_names, sfreq=sig.sfreq),
+        stager.predict_proba(np.ascontiguousarray(expected, dtype=np.float32),
+                             ch_names=sig.ch_names, sfreq=sig.sfreq))

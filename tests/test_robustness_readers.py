@@ -523,6 +523,37 @@ def test_stage_annotations_aligned_to_a_recording(tmp_path, offset_s, ok):
                 tzinfo=datetime.timezone.utc), on_grid=True)
 
 
+@pytest.mark.parametrize("n_scored, n_unscored", [(4, 3), (0, 5), (2, 0)])
+def test_scored_epochs_beyond_the_signal_counted_apart(tmp_path, n_scored, n_unscored):
+    # 12 epochs of signal; the hypnogram goes on with scored N2 and unscored '?' epochs
+    psg = _psg(tmp_path, START)
+    ann = [(0.0, 360.0, "Sleep stage 2")]
+    if n_scored:
+        ann.append((360.0, 30.0 * n_scored, "Sleep stage 2"))
+    if n_unscored:
+        ann.append((360.0 + 30.0 * n_scored, 30.0 * n_unscored, "Sleep stage ?"))
+    hyp = _hypnogram(tmp_path / "SC4001EC-Hypnogram.edf", ann, START)
+    data = read_sleep_edf_recording(psg, hyp, channels=["EEG Fpz-Cz"], wake_edge_minutes=None)
+    assert len(data.y) == 12
+    assert data.n_outside_signal == n_scored + n_unscored
+    assert data.n_scored_outside_signal == n_scored
+    ann = read_stage_annotations(hyp, recording_duration=360.0)
+    assert (ann.n_outside, ann.n_outside_scored) == (n_scored + n_unscored, n_scored)
+
+
+@pytest.mark.parametrize("origin, ok", [(15.0, True), (0.0, False)])
+def test_stage_annotations_on_a_shifted_grid(tmp_path, origin, ok):
+    hyp = _hypnogram(tmp_path / "h.edf", [(15.0, 60.0, "Sleep stage W"),
+                                          (75.0, 30.0, "Sleep stage R")], START)
+    if ok:
+        ann = read_stage_annotations(hyp, on_grid=True, grid_origin=origin)
+        assert ann.onsets.tolist() == [15.0, 45.0, 75.0]
+        assert ann.labels.tolist() == ["W", "W", "REM"]
+    else:
+        with pytest.raises(ValueError, match=r"h\.edf: .*not on the 30-s epoch grid"):
+            read_stage_annotations(hyp, on_grid=True, grid_origin=origin)
+
+
 @pytest.mark.parametrize("fault", ["nan-onset", "inf-duration", "zero-duration",
                                    "negative-duration"])
 def test_annotations_to_epochs_bad_numbers(fault):
@@ -556,6 +587,23 @@ def test_hypnogram_csv_onsets(tmp_path, fault, match):
         read_hypnogram_csv(path)
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_load_sleep_edf_out_overwrite(psg_pair, tmp_path, overwrite):
+    psg, _, _ = psg_pair
+    out = tmp_path / "X.npy"
+    before = np.arange(6, dtype=np.float32)
+    np.save(out, before)
+    if not overwrite:  # MNE's convention: an existing cache is refused, and kept
+        with pytest.raises(FileExistsError, match="X.npy"):
+            load_sleep_edf(psg.parent, channels=["EEG Fpz-Cz"], out=out)
+        np.testing.assert_array_equal(np.load(out), before)
+    else:
+        data = load_sleep_edf(psg.parent, channels=["EEG Fpz-Cz"], out=out, overwrite=True)
+        in_memory = load_sleep_edf(psg.parent, channels=["EEG Fpz-Cz"])
+        np.testing.assert_array_equal(np.load(out), in_memory.X)
+        np.testing.assert_array_equal(data.X, in_memory.X)
+
+
 # ================================================================ 6. file extensions
 @pytest.mark.parametrize("suffix", [".EDF", ".Edf", ".eDf"])
 def test_upper_case_extensions(psg_pair, tmp_path, suffix):
@@ -587,10 +635,16 @@ def test_text_encodings(tmp_path, reader, encoding):
         labels = (read_hypnogram_csv(path).stage if reader == "hypnogram-csv"
                   else read_label_file(path))
         assert list(labels) == stages
+    elif reader == "hypnogram-csv":
+        # a hypnogram CSV falls back to Latin-1 (an Excel export with accented notes):
+        # every byte is a Latin-1 character and stage names are ASCII, read the same
+        rows = ["stage,onset_s,note"] + [f"{s},{30 * k},sc\xe9n" for k, s in enumerate(stages)]
+        path.write_bytes("\n".join(rows).encode("latin-1") + b"\n")
+        hyp = read_hypnogram_csv(path)
+        assert list(hyp.stage) == stages
+        np.testing.assert_array_equal(hyp.onset_s, 30.0 * np.arange(len(stages)))
     else:
+        # a label file holds the labels themselves: non-UTF-8 bytes are refused
         path.write_bytes((text + "N1 sc\xe9n\n").encode("latin-1"))
-        read = read_hypnogram_csv if reader == "hypnogram-csv" else read_label_file
-        with pytest.raises(ValueError, match=r"labels\.csv: .*not UTF-8 text .*line 6"
-                           if reader == "hypnogram-csv" else
-                           r"labels\.csv: .*not UTF-8 text .*line 5"):
-            read(path)
+        with pytest.raises(ValueError, match=r"labels\.csv: .*not UTF-8 text .*line 5"):
+            read_label_file(path)

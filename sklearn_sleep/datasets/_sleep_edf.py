@@ -77,29 +77,9 @@ def _read_annotations(hypnogram_file):
         raise ValueError(f"{hypnogram_file}: cannot read the hypnogram annotations: {exc}") from exc
 
 
-def annotation_offset(hypnogram_file, annotations, psg_file, psg_header):
-    """Start of the hypnogram minus start of the PSG, in seconds.
-
-    Annotation onsets are relative to the hypnogram's own start (the start date/time
-    of its EDF header); a hypnogram starting 1 h after the PSG has its epochs shifted
-    by +1 h. When either start is unknown (unparsable header date/time) the alignment
-    cannot be checked and a ``ValueError`` naming the file is raised.
-    """
-    orig = read_edf_header(hypnogram_file).start
-    if orig is None:
-        orig = getattr(annotations, "orig_time", None)
-    if orig is None:
-        raise ValueError(f"{hypnogram_file}: the hypnogram has no valid start date/time, so "
-                         f"its annotations cannot be aligned with {psg_file}.")
-    if psg_header.start is None:
-        raise ValueError(f"{psg_file}: the recording has no valid start date/time, so the "
-                         f"annotations of {hypnogram_file} cannot be aligned with it.")
-    return float((orig - psg_header.start).total_seconds())
-
-
 def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=None,
                            recording_start=None, recording_duration=None,
-                           on_unknown="raise", on_grid=False):
+                           on_unknown="raise", on_grid=False, grid_origin=0.0):
     """Stage of each epoch from an EDF+ hypnogram, validated and bounded.
 
     The annotations are read with :func:`mne.read_annotations` after the EDF header
@@ -130,14 +110,19 @@ def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=N
         Descriptions not in ``annotation_map``: raise, or skip them (counted per
         description in ``ignored``).
     on_grid : bool, default=False
-        Require epoch onsets on multiples of ``epoch_seconds`` (to match epochs of a
-        fixed grid such as a prediction CSV).
+        Require epoch onsets on the grid ``grid_origin + k * epoch_seconds`` (to match
+        epochs of a fixed grid such as a prediction CSV); an annotation off that grid
+        raises instead of being shifted.
+    grid_origin : float, default=0.0
+        Origin of that grid, in s (relative to ``recording_start`` when given).
 
     Returns
     -------
     annotations : Bunch
         ``onsets`` (s, sorted), ``labels`` (object array; ``EXCLUDED`` kept as such),
-        ``n_outside``, ``n_annotated``, ``ignored`` (description -> count),
+        ``n_outside`` (annotated epochs outside ``[0, recording_duration]``, scored or
+        not), ``n_outside_scored`` (those of them with a sleep stage, not ``EXCLUDED``),
+        ``n_annotated``, ``ignored`` (description -> count),
         ``start`` (hypnogram start, datetime or None), ``offset`` (s added to the
         onsets).
 
@@ -148,13 +133,12 @@ def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=N
         (``on_unknown="raise"``), a fault listed above, or an unknown start with
         ``recording_start`` given.
     """
-    from ..utils._stages import SLEEP_EDF_ANNOTATION_MAP as _DEFAULT_MAP
-
     if on_unknown not in ("raise", "ignore"):
         raise ValueError(f"on_unknown must be 'raise' or 'ignore', got {on_unknown!r}.")
     hypnogram_file = Path(hypnogram_file)
     ann = _read_annotations(hypnogram_file)
-    annotation_map = _DEFAULT_MAP if annotation_map is None else annotation_map
+    annotation_map = (SLEEP_EDF_ANNOTATION_MAP if annotation_map is None
+                      else annotation_map)
     descriptions = [str(d) for d in ann.description]
     ignored = {}
     for d in descriptions:
@@ -179,7 +163,8 @@ def read_stage_annotations(hypnogram_file, *, epoch_seconds=30, annotation_map=N
         np.asarray(ann.onset)[keep], np.asarray(ann.duration)[keep],
         [annotation_map[d] for d, k in zip(descriptions, keep) if k],
         epoch_seconds=epoch_seconds, path=hypnogram_file,
-        recording_duration=recording_duration, offset=offset, on_grid=on_grid)
+        recording_duration=recording_duration, offset=offset, on_grid=on_grid,
+        grid_origin=grid_origin, unscored=(EXCLUDED,))
     plan.ignored = ignored
     plan.start = start
     plan.offset = offset
@@ -195,22 +180,17 @@ def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, s
     header = read_edf_header(psg_file)
     if header.n_records == 0:
         raise ValueError(f"{psg_file}: the EDF file contains no data records (empty recording).")
-    ann = _read_annotations(hypnogram_file)
-    annotation_map = SLEEP_EDF_ANNOTATION_MAP if annotation_map is None else annotation_map
-    descriptions = [str(d) for d in ann.description]
-    unknown = sorted(set(descriptions) - set(annotation_map))
-    if unknown:
-        raise ValueError(
-            f"{hypnogram_file}: unknown annotation description(s) {unknown}; known ones are "
-            f"{sorted(annotation_map)}. Pass annotation_map= to map them explicitly."
-        )
-    offset = annotation_offset(hypnogram_file, ann, psg_file, header)
-    # bounded by the recording before anything is expanded; overlaps, duplicated onsets
-    # and durations that are not a multiple of the epoch are refused (never rounded)
-    plan = annotations_to_epochs(ann.onset, ann.duration,
-                                 [annotation_map[d] for d in descriptions],
-                                 epoch_seconds=epoch_seconds, path=hypnogram_file,
-                                 recording_duration=header.duration, offset=offset)
+    if header.start is None:
+        raise ValueError(f"{psg_file}: the recording has no valid start date/time, so the "
+                         f"annotations of {hypnogram_file} cannot be aligned with it.")
+    # the readers' one rule for stage annotations: unknown descriptions refused, onsets
+    # aligned by the start times of both files, bounded by the recording before anything
+    # is expanded; overlaps, duplicated onsets and durations that are not a multiple of
+    # the epoch are refused (never rounded)
+    plan = read_stage_annotations(
+        hypnogram_file, epoch_seconds=epoch_seconds, annotation_map=annotation_map,
+        recording_start=header.start, recording_duration=header.duration)
+    offset = plan.offset
     onsets, labels = plan.onsets, plan.labels
     # Epochs outside the signal (Sleep-EDF's trailing 'Sleep stage ?' often is) are
     # counted, never allocated.
@@ -239,7 +219,7 @@ def _epoch_plan(psg_file, hypnogram_file, *, epoch_seconds, wake_edge_minutes, s
                              f"{sfreq:g} Hz.")
     return Bunch(header=header, onsets=onsets[keep], labels=labels[keep],
                  n_excluded=n_excluded, n_trimmed_wake=n_trimmed, n_outside_signal=n_outside,
-                 n_annotated=plan.n_annotated, offset=offset)
+                 n_scored_outside_signal=plan.n_outside_scored, n_annotated=plan.n_annotated, offset=offset)
 
 
 def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANNELS,
@@ -294,8 +274,10 @@ def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANN
         of 'W','N1','N2','N3','REM'), ``groups``, ``recordings``, ``ch_names``,
         ``sfreq``, ``epoch_seconds``, ``onsets`` (epoch start in s from the PSG start),
         ``n_excluded`` (movement/unscored epochs removed), ``n_trimmed_wake``,
-        ``n_outside_signal`` (annotated epochs beyond the end of the signal),
-        ``resampled_channels`` (name -> (native Hz, output Hz)), ``native_sfreqs``.
+        ``n_outside_signal`` (annotated epochs beyond the end of the signal, scored or
+        not: Sleep-EDF's trailing ``'Sleep stage ?'`` is counted there),
+        ``n_scored_outside_signal`` (the scored ones among them: sleep stages lost
+        because the signal ends first), ``resampled_channels`` (name -> (native Hz, output Hz)), ``native_sfreqs``.
     """
     plan = _epoch_plan(psg_file, hypnogram_file, epoch_seconds=epoch_seconds,
                        wake_edge_minutes=wake_edge_minutes, sfreq=sfreq,
@@ -326,6 +308,7 @@ def read_sleep_edf_recording(psg_file, hypnogram_file, *, channels=DEFAULT_CHANN
         ch_names=list(sig.ch_names), sfreq=fs, epoch_seconds=float(epoch_seconds),
         onsets=plan.onsets, n_excluded=plan.n_excluded, n_trimmed_wake=plan.n_trimmed_wake,
         n_outside_signal=plan.n_outside_signal,
+        n_scored_outside_signal=plan.n_scored_outside_signal,
         resampled_channels=dict(sig.resampled_channels), native_sfreqs=dict(sig.native_sfreqs),
     )
 
@@ -410,13 +393,13 @@ def _find_pairs(path, subjects, nights, on_missing):
 
 def _load_pairs(pairs, *, channels, sfreq, wake_edge_minutes, epoch_seconds,
                 resample_mismatched, annotation_map, n_jobs, out, transform, return_X_y,
-                verbose, prefer=None):
+                verbose, prefer=None, overwrite=False):
     reader = SleepEDFReader(channels=tuple(channels), sfreq=sfreq,
                             wake_edge_minutes=wake_edge_minutes, epoch_seconds=epoch_seconds,
                             resample_mismatched=resample_mismatched,
                             annotation_map=annotation_map)
     data = preprocess_recordings(pairs, reader, n_jobs=n_jobs, out=out, transform=transform,
-                                 prefer=prefer, verbose=verbose)
+                                 prefer=prefer, verbose=verbose, overwrite=overwrite)
     data.pairs = [(Path(p), Path(h)) for p, h in pairs]
     data.n_excluded = int(sum(i.get("n_excluded", 0) for i in data.recording_info))
     if return_X_y:
@@ -428,7 +411,7 @@ def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANN
                    sfreq=100.0, wake_edge_minutes=30, epoch_seconds=30,
                    resample_mismatched="resample", annotation_map=None, n_jobs=1, out=None,
                    transform=None, on_missing="raise", prefer=None, return_X_y=False,
-                   verbose=False):
+                   verbose=False, overwrite=False):
     """Load Sleep-EDF cassette nights from a local folder as one epoch array.
 
     Files are found recursively by their Sleep-EDF names (case-insensitively, so
@@ -451,9 +434,15 @@ def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANN
     n_jobs : int, default=1
         Parallel workers (joblib).
     out : str, Path or None
-        ``.npy`` file for a memory-mapped ``X``.
+        ``.npy`` file for a memory-mapped ``X``. It is written beside the target and
+        renamed only when complete (a failure leaves any previous file untouched); it
+        must not be one of the input files.
     transform : callable or None
         Per-recording transform (see :func:`preprocess_recordings`).
+    overwrite : bool, default=False
+        Replace an existing ``out`` file; ``False`` refuses it with a
+        ``FileExistsError``
+        (MNE's convention). Passed to :func:`preprocess_recordings`.
     on_missing : {"raise", "warn", "ignore"}, default="raise"
         What to do when a requested subject/night has no PSG or hypnogram file.
     prefer : {"processes", "threads"} or None
@@ -476,7 +465,7 @@ def load_sleep_edf(path, subjects=None, nights=(1, 2), *, channels=DEFAULT_CHANN
                        wake_edge_minutes=wake_edge_minutes, epoch_seconds=epoch_seconds,
                        resample_mismatched=resample_mismatched, annotation_map=annotation_map,
                        n_jobs=n_jobs, out=out, transform=transform, return_X_y=return_X_y,
-                       verbose=verbose, prefer=prefer)
+                       verbose=verbose, prefer=prefer, overwrite=overwrite)
 
 
 def fetch_sleep_edf(subjects, nights=(1, 2), path=None, *, load=True, on_missing="raise",

@@ -355,7 +355,8 @@ def check_time_stamps(seconds, stamps, linenos, path, *, sfreq=None, resolution=
 
 # ----------------------------------------------------------------------- annotations
 def annotations_to_epochs(onsets, durations, labels, *, epoch_seconds, path,
-                          recording_duration=None, offset=0.0, on_grid=False):
+                          recording_duration=None, offset=0.0, on_grid=False,
+                          grid_origin=0.0, unscored=()):
     """Expand stage annotations into one label per epoch, bounded by the recording.
 
     Parameters
@@ -374,15 +375,22 @@ def annotations_to_epochs(onsets, durations, labels, *, epoch_seconds, path,
     offset : float, default=0.0
         Annotation file start minus recording start (s), added to every onset.
     on_grid : bool, default=False
-        Require every epoch onset (after ``offset``) to be a multiple of
-        ``epoch_seconds`` (when epochs are matched to a fixed grid, e.g. predictions).
+        Require every epoch onset (after ``offset``) to lie on the grid
+        ``grid_origin + k * epoch_seconds`` (when epochs are matched to a fixed grid,
+        e.g. predictions).
+    grid_origin : float, default=0.0
+        Origin of that grid (s from the recording start).
+    unscored : sequence, default=()
+        Labels that are not scored stages (e.g. ``EXCLUDED``); their epochs outside the
+        recording are left out of ``n_outside_scored``.
 
     Returns
     -------
     epochs : Bunch
         ``onsets`` (s from the recording start, sorted), ``labels``, ``n_outside``
         (annotated epochs outside the recording, counted arithmetically),
-        ``n_annotated`` (epochs annotated in total).
+        ``n_outside_scored`` (the part of ``n_outside`` whose label is not in
+        ``unscored``), ``n_annotated`` (epochs annotated in total).
 
     Raises
     ------
@@ -423,14 +431,15 @@ def annotations_to_epochs(onsets, durations, labels, *, epoch_seconds, path,
             "rounded. Re-score with that epoch length or pass the matching epoch_seconds.")
     starts = onsets + float(offset)
     if on_grid:
-        k = starts / ep
+        k = (starts - float(grid_origin)) / ep
         bad = np.flatnonzero(np.abs(k - np.round(k)) > 1e-6)
         if bad.size:
             i = int(bad[0])
             raise ValueError(
                 f"{path}: stage annotation {labels[i]!r} starts at {starts[i]:g} s from the "
                 f"recording start, not on the {ep:g}-s epoch grid ({bad.size} such "
-                "annotation(s)); epochs cannot be matched without shifting them.")
+                "annotation(s)); epochs cannot be matched without shifting them. Give the "
+                "epoch length that divides every onset and duration.")
     # duplicated onsets and overlaps, on the annotations themselves (no expansion yet)
     order = np.argsort(starts, kind="stable")
     s_sorted, e_sorted = starts[order], starts[order] + durations[order]
@@ -477,8 +486,12 @@ def annotations_to_epochs(onsets, durations, labels, *, epoch_seconds, path,
             out_onsets[pos:pos + m] = starts[a] + ep * np.arange(int(lo[a]), int(lo[a]) + m)
             out_labels[pos:pos + m] = labels[a]
             pos += m
+    unscored = set(unscored)
+    scored = np.asarray([lab not in unscored for lab in labels], dtype=bool)
+    n_outside_scored = int(round(float((n_int - n_inside)[scored].sum()))) if scored.size else 0
     return Bunch(onsets=out_onsets, labels=out_labels,
-                 n_outside=int(round(n_annotated - pos)), n_annotated=int(round(n_annotated)))
+                 n_outside=int(round(n_annotated - pos)), n_outside_scored=n_outside_scored,
+                 n_annotated=int(round(n_annotated)))
 
 
 # ------------------------------------------------------------------------ file names
