@@ -141,6 +141,31 @@ def _single_channel_sep_bn_pool_relu(sep, bn, x):
     return out.permute(0, 3, 1, 2)  # channels-last (N, out, 1, L_out)
 
 
+def _single_channel_pool_relu(sep, coef, c, x):
+    """``_single_channel_sep_bn_pool_relu`` with precomputed ``coef`` (2, out) and ``c``."""
+    n, length = x.shape[0], x.shape[-1]
+    sig = x.reshape(n, length)
+    left, right = _tf_same_pad(length, sep.kernel_size, sep.stride)
+    if left or right:
+        sig = F.pad(sig, (left, right))
+    d = sep.depthwise.weight[0, 0]
+    n_out = (sig.shape[1] - sep.kernel_size) // sep.stride + 1
+    end = (n_out - 1) * sep.stride + 1
+    z = sig[:, 0:end:sep.stride] * d[0]
+    for j in range(1, sep.kernel_size):
+        z.addcmul_(sig[:, j:j + end:sep.stride], d[j])
+    half = n_out // 2
+    if n_out % 2:  # ceil mode: the last window holds one sample
+        z = torch.cat([z, z[:, -1:]], dim=1)
+    pairs = z.reshape(n, half + n_out % 2, 2)
+    both = torch.empty((n, half + n_out % 2, 2), dtype=z.dtype, device=z.device)
+    torch.amax(pairs, dim=2, out=both[:, :, 0])
+    torch.amin(pairs, dim=2, out=both[:, :, 1])
+    out = torch.addmm(c, both.reshape(-1, 2), coef)
+    out = out.relu_().reshape(n, 1, -1, coef.shape[1])
+    return out.permute(0, 3, 1, 2)  # channels-last (N, out, 1, L_out)
+
+
 def _max_pool2_cl(x):
     """``MaxPool1d(2, 2, ceil_mode=True)`` on a channels-last ``(N, C, 1, L)`` tensor.
 
@@ -213,10 +238,7 @@ class _DSSCBlock(nn.Module):
                 h = sep.forward_cl(h, *_bn_scale_shift(bn))
             h = _max_pool2_cl(h)
             h = F.relu(h) if torch.is_grad_enabled() else h.relu_()
-        short1, short2 = self.shortcut
-        (w1, b1), (w2, b2) = short1.dense_kernel(), short2.dense_kernel()
-        w = w2[:, :, 0] @ w1[:, :, 0]  # both are 1 x 1 kernels of stride 2
-        b = w2[:, :, 0] @ b1 + b2
+        w, b = self._shortcut_kernel()
         # "same" padding of a 1-sample kernel is 0, and x[::2][::2] == x[::4]
         if x.shape[1] == 1:  # oneDNN is slow on one input channel: an outer product
             sub = x.reshape(x.shape[0], x.shape[-1])[:, ::4]
@@ -226,10 +248,66 @@ class _DSSCBlock(nn.Module):
             short = F.conv2d(x, w[:, :, None, None], b, stride=(1, 4))
         return h + short if torch.is_grad_enabled() else h.add_(short)
 
+    def _shortcut_kernel(self):
+        """The two linear 1 x 1 stride-2 shortcut convolutions as one stride-4 ``(w, b)``."""
+        short1, short2 = self.shortcut
+        (w1, b1), (w2, b2) = short1.dense_kernel(), short2.dense_kernel()
+        w = w2[:, :, 0] @ w1[:, :, 0]  # both are 1 x 1 kernels of stride 2
+        return w, w2[:, :, 0] @ b1 + b2
 
-#: samples (signals x n_times) per inference chunk of the fast path: 64 signals of 3000
-#: samples keep the first block's 8 x 3000 maps (12 MB) near the cache.
-_INFERENCE_CHUNK_SAMPLES = 64 * 3000
+    def eval_params(self):
+        """Eval-mode kernels of :meth:`forward_eval`, computed once per forward pass.
+
+        For each main-stream layer: the depthwise kernel and the pointwise kernel/bias
+        with the BatchNorm folded in (or, for a single input channel, the ``(2, out)``
+        coefficients of ``_single_channel_sep_bn_pool_relu``); then the merged shortcut.
+        """
+        sep1, bn1, _, _, sep2, bn2, _, _ = self.main
+        layers = []
+        for sep, bn in ((sep1, bn1), (sep2, bn2)):
+            scale, shift = _bn_scale_shift(bn)
+            if sep.depthwise.in_channels == 1:
+                a = sep.pointwise.weight[:, 0, 0] * scale
+                c = sep.pointwise.bias * scale + shift
+                layers.append((sep, None, torch.stack([a.clamp(min=0), a.clamp(max=0)]), c))
+            else:
+                w = sep.pointwise.weight.unsqueeze(-1) * scale[:, None, None, None]
+                layers.append((sep, sep.depthwise.weight.unsqueeze(2),
+                               w, sep.pointwise.bias * scale + shift))
+        w, b = self._shortcut_kernel()
+        if w.shape[1] == 1:
+            short = (w[:, 0][None], b)
+        else:
+            short = (w[:, :, None, None], b)
+        return layers, short
+
+    def forward_eval(self, x, params):
+        """:meth:`forward_cl` in eval mode without autograd, with :meth:`eval_params`."""
+        layers, (ws, bs) = params
+        h = x
+        for sep, dw, w, b in layers:
+            if dw is None:  # single input channel: the first layer, at half length
+                h = _single_channel_pool_relu(sep, w, b, h)
+                continue
+            left, right = _tf_same_pad(h.shape[-1], sep.kernel_size, sep.stride)
+            if left != right:
+                h = F.pad(h, (left, right))
+                left = 0
+            h = F.conv2d(h, dw, None, stride=(1, sep.stride), padding=(0, left),
+                         groups=sep.depthwise.groups)
+            h = _max_pool2_cl(F.conv2d(h, w, b)).relu_()
+        if x.shape[1] == 1:  # oneDNN is slow on one input channel: an outer product
+            sub = x.reshape(x.shape[0], x.shape[-1])[:, ::4]
+            short = torch.addmm(bs, sub.reshape(-1, 1), ws)
+            short = short.reshape(x.shape[0], 1, -1, ws.shape[1]).permute(0, 3, 1, 2)
+        else:
+            short = F.conv2d(x, ws, bs, stride=(1, 4))
+        return h.add_(short)
+
+
+#: samples (signals x n_times) per inference chunk of the fast path: 128 signals of 3000
+#: samples (measured on one thread: 64 was ~7 % slower, 16 ~2x slower, 256 no faster).
+_INFERENCE_CHUNK_SAMPLES = 128 * 3000
 
 
 class ULWSleepNet(nn.Module):
@@ -298,7 +376,9 @@ class ULWSleepNet(nn.Module):
     pair is ``a max(z) + c`` or ``a min(z) + c`` by the sign of ``a``; (d) merges the
     two linear 1x1 stride-2 shortcut convolutions into one of stride 4; (e) in
     inference (no autograd) processes the signals in chunks of
-    ``_INFERENCE_CHUNK_SAMPLES`` samples so that the feature maps stay in the cache.
+    ``_INFERENCE_CHUNK_SAMPLES`` samples so that the feature maps stay in the cache,
+    with the folded kernels computed once per forward pass rather than per chunk
+    (``_DSSCBlock.eval_params`` / ``forward_eval``).
     ``torch.compile`` was measured and not used: it took minutes to compile on a
     2-core machine and was no faster. See ``benchmarks/results/night.md``.
 
@@ -368,8 +448,15 @@ class ULWSleepNet(nn.Module):
             return self._extract_cl(signals).reshape(b, c, -1)
         # inference: small chunks keep the intermediate maps in the CPU cache
         chunk = max(1, _INFERENCE_CHUNK_SAMPLES // t)
-        out = [self._extract_cl(signals[i:i + chunk]) for i in range(0, b * c, chunk)]
-        return torch.cat(out).reshape(b, c, -1)
+        blocks = [layer for layer in self.extractor if isinstance(layer, _DSSCBlock)]
+        params = [block.eval_params() for block in blocks]  # once, not per chunk
+        out = torch.empty((b * c, self.n_features), dtype=x.dtype, device=x.device)
+        for i in range(0, b * c, chunk):
+            h = signals[i:i + chunk]
+            for block, p in zip(blocks, params):  # eval: dropout is the identity
+                h = block.forward_eval(h, p)
+            torch.mean(h, dim=(-2, -1), out=out[i:i + chunk])
+        return out.reshape(b, c, -1)
 
     def _extract_cl(self, h):
         """Extractor on ``(N, 1, 1, n_times)`` signals; ``(N, filters[-1])`` embeddings."""
