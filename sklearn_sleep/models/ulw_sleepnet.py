@@ -141,11 +141,12 @@ def _single_channel_sep_bn_pool_relu(sep, bn, x):
     return out.permute(0, 3, 1, 2)  # channels-last (N, out, 1, L_out)
 
 
-def _single_channel_pool_relu(sep, coef, x):
+def _single_channel_pool_relu(sep, coef, c, x):
     """``_single_channel_sep_bn_pool_relu`` with precomputed coefficients.
 
-    ``coef`` is ``(3, out)``: the positive and negative parts of the folded scale and
-    the folded bias, applied as one matrix product to ``[max, min, 1]``.
+    ``coef`` is ``(out, 2, 1, 1)``: the positive and negative parts of the folded scale,
+    applied to the ``[max, min]`` pairs as a 1 x 1 convolution (oneDNN runs it several
+    times faster than a matrix product with 2 or 3 inner elements), ``c`` its bias.
     """
     n, length = x.shape[0], x.shape[-1]
     sig = x.reshape(n, length)
@@ -162,13 +163,11 @@ def _single_channel_pool_relu(sep, coef, x):
     if n_out % 2:  # ceil mode: the last window holds one sample
         z = torch.cat([z, z[:, -1:]], dim=1)
     pairs = z.reshape(n, half + n_out % 2, 2)
-    both = torch.empty((n, half + n_out % 2, 3), dtype=z.dtype, device=z.device)
-    torch.amax(pairs, dim=2, out=both[:, :, 0])
-    torch.amin(pairs, dim=2, out=both[:, :, 1])
-    both[:, :, 2] = 1.0
-    out = torch.mm(both.reshape(-1, 3), coef)
-    out = out.relu_().reshape(n, 1, -1, coef.shape[1])
-    return out.permute(0, 3, 1, 2)  # channels-last (N, out, 1, L_out)
+    both = torch.empty((n, 1, half + n_out % 2, 2), dtype=z.dtype, device=z.device)
+    torch.amax(pairs, dim=2, out=both[:, 0, :, 0])
+    torch.amin(pairs, dim=2, out=both[:, 0, :, 1])
+    # channels-last (N, 2, 1, L_out) in, channels-last (N, out, 1, L_out) out
+    return F.conv2d(both.permute(0, 3, 1, 2), coef, c).relu_()
 
 
 def _max_pool2_cl(x):
@@ -274,7 +273,8 @@ class _DSSCBlock(nn.Module):
             if sep.depthwise.in_channels == 1:
                 a = sep.pointwise.weight[:, 0, 0] * scale
                 c = sep.pointwise.bias * scale + shift
-                layers.append((sep, None, torch.stack([a.clamp(min=0), a.clamp(max=0), c]), None))
+                coef = torch.stack([a.clamp(min=0), a.clamp(max=0)], dim=1)[:, :, None, None]
+                layers.append((sep, None, coef.contiguous(), c))
             else:
                 w = sep.pointwise.weight.unsqueeze(-1) * scale[:, None, None, None]
                 layers.append((sep, sep.depthwise.weight.unsqueeze(2),
@@ -292,7 +292,7 @@ class _DSSCBlock(nn.Module):
         h = x
         for sep, dw, w, b in layers:
             if dw is None:  # single input channel: the first layer, at half length
-                h = _single_channel_pool_relu(sep, w, h)
+                h = _single_channel_pool_relu(sep, w, b, h)
                 continue
             left, right = _tf_same_pad(h.shape[-1], sep.kernel_size, sep.stride)
             if left != right:
