@@ -164,8 +164,9 @@ def _single_channel_pool_relu(sep, coef, c, x):
         z = torch.cat([z, z[:, -1:]], dim=1)
     pairs = z.reshape(n, half + n_out % 2, 2)
     both = torch.empty((n, 1, half + n_out % 2, 2), dtype=z.dtype, device=z.device)
-    torch.amax(pairs, dim=2, out=both[:, 0, :, 0])
-    torch.amin(pairs, dim=2, out=both[:, 0, :, 1])
+    # element-wise max/min of the even and odd samples (faster than amax/amin over dim 2)
+    torch.maximum(pairs[:, :, 0], pairs[:, :, 1], out=both[:, 0, :, 0])
+    torch.minimum(pairs[:, :, 0], pairs[:, :, 1], out=both[:, 0, :, 1])
     # channels-last (N, 2, 1, L_out) in, channels-last (N, out, 1, L_out) out
     return F.conv2d(both.permute(0, 3, 1, 2), coef, c).relu_()
 
