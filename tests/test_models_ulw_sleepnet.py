@@ -177,6 +177,8 @@ def test_fast_path_equals_reference_eval(n_chans, n_times, kernel_size, monkeypa
         # several inference chunks (including a ragged last one)
         monkeypatch.setattr(ulw, "_INFERENCE_CHUNK_SAMPLES", 3 * n_times)
         torch.testing.assert_close(fast(x), expected, rtol=1e-4, atol=1e-5)
+    with torch.inference_mode():  # the same chunked path
+        torch.testing.assert_close(fast(x), expected, rtol=1e-4, atol=1e-5)
     # with autograd on (no chunking), the same
     torch.testing.assert_close(fast(x).detach(), expected, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(fast.features(x).detach(), ref.features(x).detach(),

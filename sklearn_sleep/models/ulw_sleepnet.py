@@ -308,15 +308,10 @@ class _DSSCBlock(nn.Module):
             aug = torch.empty((*sub.shape, 2), dtype=x.dtype, device=x.device)
             aug[:, :, 0] = sub
             aug[:, :, 1] = 1.0
-            h_rows = h.permute(0, 2, 3, 1)  # (N, 1, L, C): contiguous for channels-last h
-            if h_rows.is_contiguous():
-                h_rows.view(-1, ws.shape[1]).addmm_(aug.view(-1, 2), ws)
-                return h
-            short = torch.mm(aug.view(-1, 2), ws)
-            short = short.reshape(x.shape[0], 1, -1, ws.shape[1]).permute(0, 3, 1, 2)
-        else:
-            short = F.conv2d(x, ws, bs, stride=(1, 4))
-        return h.add_(short)
+            # h is channels-last (pooled in that layout): its (N * L, C) rows are a view
+            h.permute(0, 2, 3, 1).view(-1, ws.shape[1]).addmm_(aug.view(-1, 2), ws)
+            return h
+        return h.add_(F.conv2d(x, ws, bs, stride=(1, 4)))
 
 
 #: samples (signals x n_times) per inference chunk of the fast path: 64 signals of 3000
