@@ -384,8 +384,10 @@ class ULWSleepNet(nn.Module):
     BatchNorm into the preceding pointwise kernel and max-pools before the ReLU (they
     commute); (c) computes the first, single-input-channel layer at half length: its
     8 maps are affine functions of one filtered signal, so the max over a pooling
-    pair is ``a max(z) + c`` or ``a min(z) + c`` by the sign of ``a``; (d) merges the
-    two linear 1x1 stride-2 shortcut convolutions into one of stride 4; (e) in
+    pair is ``a max(z) + c`` or ``a min(z) + c`` by the sign of ``a`` (applied to the
+    ``[max, min]`` pairs as a 1x1 convolution); (d) merges the two linear 1x1 stride-2
+    shortcut convolutions into one of stride 4 (in the first block, one matrix product
+    accumulated into the main stream in place); (e) in
     inference (no autograd) processes the signals in chunks of
     ``_INFERENCE_CHUNK_SAMPLES`` samples so that the feature maps stay in the cache,
     with the folded kernels computed once per forward pass rather than per chunk
