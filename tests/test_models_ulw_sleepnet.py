@@ -84,8 +84,8 @@ def test_block_output_lengths(fast):
     handles = [b.register_forward_hook(
         lambda m, i, o: shapes.append(tuple(s for k, s in enumerate(o.shape) if k != 2 or s != 1)))
         for b in blocks]
-    with torch.no_grad():
-        net(torch.randn(2, 4, 3000))
+    # (with autograd on: the chunked inference path calls forward_eval, not the hooks)
+    net(torch.randn(2, 4, 3000))
     for h in handles:
         h.remove()
     # per channel: batch * n_chans rows
@@ -176,6 +176,8 @@ def test_fast_path_equals_reference_eval(n_chans, n_times, kernel_size, monkeypa
         assert expected.abs().max() > 1e-3  # not a degenerate all-zero comparison
         # several inference chunks (including a ragged last one)
         monkeypatch.setattr(ulw, "_INFERENCE_CHUNK_SAMPLES", 3 * n_times)
+        torch.testing.assert_close(fast(x), expected, rtol=1e-4, atol=1e-5)
+    with torch.inference_mode():  # the same chunked path
         torch.testing.assert_close(fast(x), expected, rtol=1e-4, atol=1e-5)
     # with autograd on (no chunking), the same
     torch.testing.assert_close(fast(x).detach(), expected, rtol=1e-4, atol=1e-5)

@@ -141,6 +141,36 @@ def _single_channel_sep_bn_pool_relu(sep, bn, x):
     return out.permute(0, 3, 1, 2)  # channels-last (N, out, 1, L_out)
 
 
+def _single_channel_pool_relu(sep, coef, c, x):
+    """``_single_channel_sep_bn_pool_relu`` with precomputed coefficients.
+
+    ``coef`` is ``(out, 2, 1, 1)``: the positive and negative parts of the folded scale,
+    applied to the ``[max, min]`` pairs as a 1 x 1 convolution (oneDNN runs it several
+    times faster than a matrix product with 2 or 3 inner elements), ``c`` its bias.
+    """
+    n, length = x.shape[0], x.shape[-1]
+    sig = x.reshape(n, length)
+    left, right = _tf_same_pad(length, sep.kernel_size, sep.stride)
+    if left or right:
+        sig = F.pad(sig, (left, right))
+    d = sep.depthwise.weight[0, 0]
+    n_out = (sig.shape[1] - sep.kernel_size) // sep.stride + 1
+    end = (n_out - 1) * sep.stride + 1
+    z = sig[:, 0:end:sep.stride] * d[0]
+    for j in range(1, sep.kernel_size):
+        z.addcmul_(sig[:, j:j + end:sep.stride], d[j])
+    half = n_out // 2
+    if n_out % 2:  # ceil mode: the last window holds one sample
+        z = torch.cat([z, z[:, -1:]], dim=1)
+    pairs = z.reshape(n, half + n_out % 2, 2)
+    both = torch.empty((n, 1, half + n_out % 2, 2), dtype=z.dtype, device=z.device)
+    # element-wise max/min of the even and odd samples (faster than amax/amin over dim 2)
+    torch.maximum(pairs[:, :, 0], pairs[:, :, 1], out=both[:, 0, :, 0])
+    torch.minimum(pairs[:, :, 0], pairs[:, :, 1], out=both[:, 0, :, 1])
+    # channels-last (N, 2, 1, L_out) in, channels-last (N, out, 1, L_out) out
+    return F.conv2d(both.permute(0, 3, 1, 2), coef, c).relu_()
+
+
 def _max_pool2_cl(x):
     """``MaxPool1d(2, 2, ceil_mode=True)`` on a channels-last ``(N, C, 1, L)`` tensor.
 
@@ -213,10 +243,7 @@ class _DSSCBlock(nn.Module):
                 h = sep.forward_cl(h, *_bn_scale_shift(bn))
             h = _max_pool2_cl(h)
             h = F.relu(h) if torch.is_grad_enabled() else h.relu_()
-        short1, short2 = self.shortcut
-        (w1, b1), (w2, b2) = short1.dense_kernel(), short2.dense_kernel()
-        w = w2[:, :, 0] @ w1[:, :, 0]  # both are 1 x 1 kernels of stride 2
-        b = w2[:, :, 0] @ b1 + b2
+        w, b = self._shortcut_kernel()
         # "same" padding of a 1-sample kernel is 0, and x[::2][::2] == x[::4]
         if x.shape[1] == 1:  # oneDNN is slow on one input channel: an outer product
             sub = x.reshape(x.shape[0], x.shape[-1])[:, ::4]
@@ -226,9 +253,71 @@ class _DSSCBlock(nn.Module):
             short = F.conv2d(x, w[:, :, None, None], b, stride=(1, 4))
         return h + short if torch.is_grad_enabled() else h.add_(short)
 
+    def _shortcut_kernel(self):
+        """The two linear 1 x 1 stride-2 shortcut convolutions as one stride-4 ``(w, b)``."""
+        short1, short2 = self.shortcut
+        (w1, b1), (w2, b2) = short1.dense_kernel(), short2.dense_kernel()
+        w = w2[:, :, 0] @ w1[:, :, 0]  # both are 1 x 1 kernels of stride 2
+        return w, w2[:, :, 0] @ b1 + b2
+
+    def eval_params(self):
+        """Eval-mode kernels of :meth:`forward_eval`, computed once per forward pass.
+
+        For each main-stream layer: the depthwise kernel and the pointwise kernel/bias
+        with the BatchNorm folded in (or, for a single input channel, the ``(2, out)``
+        coefficients of ``_single_channel_sep_bn_pool_relu``); then the merged shortcut.
+        """
+        sep1, bn1, _, _, sep2, bn2, _, _ = self.main
+        layers = []
+        for sep, bn in ((sep1, bn1), (sep2, bn2)):
+            scale, shift = _bn_scale_shift(bn)
+            if sep.depthwise.in_channels == 1:
+                a = sep.pointwise.weight[:, 0, 0] * scale
+                c = sep.pointwise.bias * scale + shift
+                coef = torch.stack([a.clamp(min=0), a.clamp(max=0)], dim=1)[:, :, None, None]
+                layers.append((sep, None, coef.contiguous(), c))
+            else:
+                w = sep.pointwise.weight.unsqueeze(-1) * scale[:, None, None, None]
+                layers.append((sep, sep.depthwise.weight.unsqueeze(2),
+                               w, sep.pointwise.bias * scale + shift))
+        w, b = self._shortcut_kernel()
+        if w.shape[1] == 1:
+            short = (torch.stack([w[:, 0], b]), None)  # (2, out): [x, 1] @ short
+        else:
+            short = (w[:, :, None, None], b)
+        return layers, short
+
+    def forward_eval(self, x, params):
+        """:meth:`forward_cl` in eval mode without autograd, with :meth:`eval_params`."""
+        layers, (ws, bs) = params
+        h = x
+        for sep, dw, w, b in layers:
+            if dw is None:  # single input channel: the first layer, at half length
+                h = _single_channel_pool_relu(sep, w, b, h)
+                continue
+            left, right = _tf_same_pad(h.shape[-1], sep.kernel_size, sep.stride)
+            if left != right:
+                h = F.pad(h, (left, right))
+                left = 0
+            h = F.conv2d(h, dw, None, stride=(1, sep.stride), padding=(0, left),
+                         groups=sep.depthwise.groups)
+            h = _max_pool2_cl(F.conv2d(h, w, b)).relu_()
+        if x.shape[1] == 1:  # oneDNN is slow on one input channel: an outer product,
+            # accumulated into h in place: h += [x[::4], 1] @ [[w], [b]]
+            sub = x.reshape(x.shape[0], x.shape[-1])[:, ::4]
+            aug = torch.empty((*sub.shape, 2), dtype=x.dtype, device=x.device)
+            aug[:, :, 0] = sub
+            aug[:, :, 1] = 1.0
+            # h is channels-last (pooled in that layout): its (N * L, C) rows are a view
+            h.permute(0, 2, 3, 1).view(-1, ws.shape[1]).addmm_(aug.view(-1, 2), ws)
+            return h
+        return h.add_(F.conv2d(x, ws, bs, stride=(1, 4)))
+
 
 #: samples (signals x n_times) per inference chunk of the fast path: 64 signals of 3000
-#: samples keep the first block's 8 x 3000 maps (12 MB) near the cache.
+#: samples keep the largest map (64 x 8 x 1500 floats, 3 MB) near the cache and, measured
+#: on one thread, the process free of page faults; with 128 signals a night took ~100 K
+#: minor page faults per pass (freed buffers handed back to the OS) and ran ~2x slower.
 _INFERENCE_CHUNK_SAMPLES = 64 * 3000
 
 
@@ -295,10 +384,14 @@ class ULWSleepNet(nn.Module):
     BatchNorm into the preceding pointwise kernel and max-pools before the ReLU (they
     commute); (c) computes the first, single-input-channel layer at half length: its
     8 maps are affine functions of one filtered signal, so the max over a pooling
-    pair is ``a max(z) + c`` or ``a min(z) + c`` by the sign of ``a``; (d) merges the
-    two linear 1x1 stride-2 shortcut convolutions into one of stride 4; (e) in
+    pair is ``a max(z) + c`` or ``a min(z) + c`` by the sign of ``a`` (applied to the
+    ``[max, min]`` pairs as a 1x1 convolution); (d) merges the two linear 1x1 stride-2
+    shortcut convolutions into one of stride 4 (in the first block, one matrix product
+    accumulated into the main stream in place); (e) in
     inference (no autograd) processes the signals in chunks of
-    ``_INFERENCE_CHUNK_SAMPLES`` samples so that the feature maps stay in the cache.
+    ``_INFERENCE_CHUNK_SAMPLES`` samples so that the feature maps stay in the cache,
+    with the folded kernels computed once per forward pass rather than per chunk
+    (``_DSSCBlock.eval_params`` / ``forward_eval``).
     ``torch.compile`` was measured and not used: it took minutes to compile on a
     2-core machine and was no faster. See ``benchmarks/results/night.md``.
 
@@ -368,8 +461,15 @@ class ULWSleepNet(nn.Module):
             return self._extract_cl(signals).reshape(b, c, -1)
         # inference: small chunks keep the intermediate maps in the CPU cache
         chunk = max(1, _INFERENCE_CHUNK_SAMPLES // t)
-        out = [self._extract_cl(signals[i:i + chunk]) for i in range(0, b * c, chunk)]
-        return torch.cat(out).reshape(b, c, -1)
+        blocks = [layer for layer in self.extractor if isinstance(layer, _DSSCBlock)]
+        params = [block.eval_params() for block in blocks]  # once, not per chunk
+        out = torch.empty((b * c, self.n_features), dtype=x.dtype, device=x.device)
+        for i in range(0, b * c, chunk):
+            h = signals[i:i + chunk]
+            for block, p in zip(blocks, params):  # eval: dropout is the identity
+                h = block.forward_eval(h, p)
+            torch.mean(h, dim=(-2, -1), out=out[i:i + chunk])
+        return out.reshape(b, c, -1)
 
     def _extract_cl(self, h):
         """Extractor on ``(N, 1, 1, n_times)`` signals; ``(N, filters[-1])`` embeddings."""
