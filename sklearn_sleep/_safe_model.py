@@ -34,7 +34,8 @@ __all__ = ["check_trusted_type", "decode_estimator", "encode_estimator"]
 _SKOPS_MEMBER = "estimator.skops"
 _WEIGHTS_MEMBER = "weights.safetensors"
 _SKOPS_ROOTS = ("sklearn", "sklearn_sleep")
-_NET_STATE = ("n_chans_in_", "n_times_in_", "input_shape_", "sfreq_in_", "class_weight_")
+_NET_STATE = ("n_chans_in_", "n_times_in_", "input_shape_", "sfreq_in_", "class_weight_",
+              "n_features_in_", "stage_names_", "n_context_in_")
 
 
 class UnsafeModelError(ValueError):
@@ -164,9 +165,17 @@ def _encode_value(value, where):
         items = [_encode_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return items if isinstance(value, list) else {"__tuple__": items}
     if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise ValueError(f"parameter {where}: dict keys must be strings.")
-        return {"__dict__": {k: _encode_value(v, f"{where}[{k!r}]") for k, v in value.items()}}
+        if all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: _encode_value(v, f"{where}[{k!r}]")
+                                 for k, v in value.items()}}
+        # other keys (e.g. integer labels of stage_map / class_weight): typed pairs
+        for k in value:
+            if isinstance(k, bool) or not isinstance(k, (str, numbers.Integral)):
+                raise ValueError(f"parameter {where}: dict key {k!r} ({type(k).__name__}) "
+                                 "cannot be stored (strings or integers only).")
+        return {"__dict_items__": [[_encode_value(k, f"{where} key"),
+                                    _encode_value(v, f"{where}[{k!r}]")]
+                                   for k, v in value.items()]}
     raise ValueError(
         f"parameter {where} = {value!r} ({type(value).__name__}) cannot be stored in the safe "
         "model format (only numbers, strings, lists, dicts, arrays and the library's classes). "
@@ -188,6 +197,13 @@ def _decode_value(value, where):
         return tuple(_decode_value(v, where) for v in value["__tuple__"])
     if set(value) == {"__dict__"}:
         return {k: _decode_value(v, where) for k, v in value["__dict__"].items()}
+    if set(value) == {"__dict_items__"}:
+        items = value["__dict_items__"]
+        if not isinstance(items, list) or not all(
+                isinstance(i, list) and len(i) == 2 and isinstance(i[0], (str, int))
+                and not isinstance(i[0], bool) for i in items):
+            raise UnsafeModelError(f"parameter {where}: malformed dict items.")
+        return {k: _decode_value(v, where) for k, v in items}
     if set(value) == {"__ndarray__", "dtype"}:
         dtype = np.dtype(value["dtype"])
         if dtype.kind not in "biuf":
@@ -373,6 +389,15 @@ def _decode_network(description, read_member, *, path):
             raise UnsafeModelError(f"{path!r}: unexpected fitted attribute {attr!r}.")
     if not hasattr(net, "input_shape_") or "classes_fitted_" not in net.__dict__:
         raise UnsafeModelError(f"{path!r}: the network is not fitted (no input shape/classes).")
+    if "stage_names_" not in net.__dict__:  # files written before stage_names_ was stored
+        from .utils._stages import identify_stages
+
+        try:
+            net.stage_names_ = identify_stages(net.__dict__["classes_fitted_"], net.stage_map)
+        except ValueError as exc:
+            raise UnsafeModelError(f"{path!r}: {exc}") from exc
+    if isinstance(net.stage_names_, list):
+        net.stage_names_ = tuple(net.stage_names_)
     tensors = load_tensors(read_member(description.get("file", _WEIGHTS_MEMBER)))
     state = np.random.get_state()
     try:

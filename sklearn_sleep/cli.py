@@ -761,16 +761,16 @@ def cmd_stage(args):
 
     # probability columns in stage order (W, N1, N2, N3, REM), whatever the classifier's
     classes = [str(c) for c in _canonical_classes(np.asarray(stager.classes_))]
+    if args.proba and not hasattr(stager.estimator_, "predict_proba"):
+        raise CLIError("this model has no predict_proba; drop --proba.")
+    # the hypnogram is the model's own predict (e.g. an HMM's Viterbi path, or an SVC's
+    # decision), never re-derived from the probabilities
+    stages = stager.predict(X, ch_names=sig.ch_names, sfreq=sig.sfreq)
     proba = None
-    if hasattr(stager.estimator_, "predict_proba"):
+    if hasattr(stager.estimator_, "predict_proba") and (args.proba or args.plot):
         proba = stager.predict_proba(X, ch_names=sig.ch_names, sfreq=sig.sfreq)
         own = [str(c) for c in stager.classes_]
         proba = proba[:, [own.index(c) for c in classes]]
-        stages = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
-    else:
-        if args.proba:
-            raise CLIError("this model has no predict_proba; drop --proba.")
-        stages = stager.predict(X, ch_names=sig.ch_names, sfreq=sig.sfreq)
     # all outputs or none: each goes to a temporary file beside it, renamed at the end
     written = ", ".join(repr(str(p)) for _, p in outputs if p)
     with _writing(written), AtomicGroup() as group:

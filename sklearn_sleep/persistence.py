@@ -297,7 +297,7 @@ class SleepStager(ClassifierMixin, BaseEstimator):
             "versions": _versions(),
         }
 
-    def predict_proba(self, X, *, ch_names=None, sfreq=None):
+    def predict_proba(self, X, *, ch_names=None, sfreq=None, recordings=None):
         """Per-epoch stage probabilities (columns in ``classes_`` order).
 
         Parameters
@@ -311,6 +311,12 @@ class SleepStager(ClassifierMixin, BaseEstimator):
         sfreq : float or None, default=None
             Sampling rate of ``X`` (taken from ``X.info`` for mne.Epochs); must equal
             the model's. When None, only the number of samples per epoch is checked.
+        recordings : array-like of shape (n_epochs,) or None, default=None
+            Recording id of each epoch, for recording-aware estimators
+            (:class:`~sklearn_sleep.features.ContextFeatures`,
+            :class:`~sklearn_sleep.smoothing.HMMSmoother`, which read a night in time
+            order). None: ``X`` is ONE recording, its epochs in time order (what
+            ``sklearn-sleep stage`` passes). Ignored by estimators that do not use it.
 
         Returns
         -------
@@ -320,9 +326,9 @@ class SleepStager(ClassifierMixin, BaseEstimator):
         X = self._check_input(X, ch_names, sfreq, fitted=True)
         if not hasattr(self.estimator_, "predict_proba"):
             raise AttributeError(f"{type(self.estimator_).__name__} has no predict_proba.")
-        return self.estimator_.predict_proba(X)
+        return self._call_estimator("predict_proba", X, recordings)
 
-    def predict(self, X, *, ch_names=None, sfreq=None):
+    def predict(self, X, *, ch_names=None, sfreq=None, recordings=None):
         """Stage of each epoch (see :meth:`predict_proba` for the input checks).
 
         Returns
@@ -331,7 +337,38 @@ class SleepStager(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._check_input(X, ch_names, sfreq, fitted=True)
-        return self.estimator_.predict(X)
+        return self._call_estimator("predict", X, recordings)
+
+    def _call_estimator(self, method, X, recordings):
+        """``estimator_.<method>(X)``, with the recording ids where the estimator uses them.
+
+        A recording-aware estimator (one that consumes ``recordings`` in ``method``,
+        directly or through scikit-learn's metadata routing in a Pipeline) gets
+        ``recordings`` (one recording for all of ``X`` when None); any other estimator
+        is called with ``X`` alone, and ``recordings``, if given, must still match ``X``.
+        """
+        from sklearn import config_context
+        from sklearn.utils.metadata_routing import get_routing_for_object
+
+        n = len(X)
+        if recordings is not None:
+            recordings = np.asarray(recordings)
+            if recordings.shape != (n,):
+                raise ValueError(
+                    f"recordings must hold one id per epoch: got shape {recordings.shape} "
+                    f"for {n} epochs."
+                )
+        with config_context(enable_metadata_routing=True):
+            try:
+                uses = "recordings" in get_routing_for_object(self.estimator_).consumes(
+                    method, ["recordings"])
+            except Exception:  # an estimator without metadata-routing support
+                uses = False
+            if not uses:
+                return getattr(self.estimator_, method)(X)
+            if recordings is None:
+                recordings = np.zeros(n, dtype=int)
+            return getattr(self.estimator_, method)(X, recordings=recordings)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of :meth:`predict` on ``(X, y)``."""

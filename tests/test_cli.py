@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from sklearn_sleep.cli import main
 from sklearn_sleep.datasets import make_synthetic_psg
@@ -227,3 +228,56 @@ def test_train_edf_labels_format_and_csv_evaluate(tmp_path, capsys):
     assert main(["train", str(data), "--format", "edf-labels", "--epoch-seconds", "4",
                  "--out", str(model)]) == 2
     assert "no label file" in _last_error_line(capsys)
+
+
+class _LeastLikely(ClassifierMixin, BaseEstimator):
+    """A classifier whose ``predict`` is NOT the argmax of its ``predict_proba``."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def fit(self, X, y):
+        self.base.fit(X, y)
+        self.classes_ = self.base.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.base.predict_proba(X)
+
+    def predict(self, X):
+        return self.classes_[np.argmin(self.predict_proba(X), axis=1)]
+
+
+def test_stage_hypnogram_is_the_models_predict(tmp_path, capsys, synthetic_nights):
+    """``stage --out`` holds the model's own predict (e.g. an HMM's Viterbi path), never
+    the argmax of the probabilities written beside it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_sleep.cli import _read_recording
+    from sklearn_sleep.features import BandPowerFeatures
+    from sklearn_sleep.persistence import SleepStager, load_model
+
+    d = synthetic_nights
+    X, y, _ = make_synthetic_psg(3, 60, random_state=3, return_X_y=True)
+    model = make_pipeline(BandPowerFeatures(sfreq=d.sfreq), StandardScaler(),
+                          _LeastLikely(LogisticRegression(max_iter=2000)))
+    stager = SleepStager(model, ch_names=d.ch_names, sfreq=d.sfreq, epoch_seconds=30).fit(X, y)
+    model_path = stager.save(tmp_path / "m.joblib", format="pickle")
+    edf = tmp_path / "night.edf"
+    _write_edf(edf, d.signals[2], d.sfreq, d.ch_names)
+    out, proba = tmp_path / "h.csv", tmp_path / "p.csv"
+    assert main(["stage", str(edf), "--model", str(model_path), "--trusted-model", "--out",
+                 str(out), "--proba", str(proba), "--quiet"]) == 0
+    loaded = load_model(model_path, trusted=True)
+    X_night, _ = _read_recording(edf, loaded, True)
+    expected = loaded.predict(X_night)
+    written = read_hypnogram_csv(out).stage
+    np.testing.assert_array_equal(np.asarray(written, dtype=str), expected.astype(str))
+    # the probabilities are still the model's, and their argmax differs from the hypnogram
+    p = read_hypnogram_csv(proba)
+    cols = [c for c in p.columns if c.startswith("p_")] if hasattr(p, "columns") else None
+    assert (np.asarray(written, dtype=str) != loaded.classes_[
+        np.argmax(loaded.predict_proba(X_night), axis=1)].astype(str)).any()
+    assert cols is None or len(cols) == len(loaded.classes_)

@@ -429,3 +429,62 @@ def test_bench_model_files_smoke(tmp_path):
     assert [r["format"] for r in rows] == ["safe", "pickle"]
     assert all(r["identical_predict_proba"] for r in rows)
     assert json.loads((tmp_path / "model_files.json").read_text())["rows"] == rows
+
+
+# ------------------------------------------------- review findings (stage names, metadata)
+def test_ssc_network_safe_round_trip_keeps_stage_names(tmp_path):
+    """SSC-SleepNet's loss finds N1 by stage name: the fitted stage names must be stored."""
+    from sklearn_sleep.models import SSCSleepNetClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 1, 3000)).astype(np.float32)
+    y = np.array(["W", "N1", "N2", "N3", "REM"] * 4)
+    net = SSCSleepNetClassifier(max_epochs=1, batch_size=10, random_state=0, device="cpu")
+    stager = SleepStager(net, ch_names=["EEG"], sfreq=100, epoch_seconds=30).fit(X, y)
+    loaded = load_model(stager.save(tmp_path / "ssc.zip"))
+    assert loaded.estimator_.stage_names_ == ("N1", "N2", "N3", "REM", "W")
+    assert loaded.estimator_.n_features_in_ == 1
+    np.testing.assert_array_equal(loaded.predict_proba(X), stager.predict_proba(X))
+
+
+def test_integer_keyed_stage_map_and_class_weight_round_trip(tmp_path):
+    """Integer labels with an explicit stage_map / class_weight dict (as fit advises)."""
+    from sklearn_sleep.models import ULWSleepNetClassifier
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(24, 2, 300)).astype(np.float32)
+    y = np.array([0, 1, 4] * 8)
+    stage_map = {0: "N1", 1: "N2", 4: "W"}
+    weights = {0: 2.0, 1: 1.0, 4: 0.5}
+    net = ULWSleepNetClassifier(max_epochs=1, batch_size=8, random_state=0, device="cpu",
+                                stage_map=stage_map, class_weight=weights)
+    stager = SleepStager(net, ch_names=["EEG", "EOG"], sfreq=100, epoch_seconds=3).fit(X, y)
+    loaded = load_model(stager.save(tmp_path / "int.zip"))
+    params = loaded.estimator_.get_params()
+    assert params["stage_map"] == stage_map and params["class_weight"] == weights
+    assert all(type(k) is int for k in params["stage_map"])
+    np.testing.assert_array_equal(loaded.estimator_.class_weight_, [2.0, 1.0, 0.5])
+    np.testing.assert_array_equal(loaded.predict_proba(X), stager.predict_proba(X))
+
+
+def test_stager_passes_one_recording_to_recording_aware_estimators(tmp_path):
+    """SleepStager(HMMSmoother(...)): X is one recording unless recordings= says otherwise."""
+    pytest.importorskip("hmmlearn")
+    from sklearn_sleep.smoothing import HMMSmoother
+
+    X, y = make_data(n=90, seed=2)
+    rec = np.repeat([0, 1, 2], 30)
+    smoother = HMMSmoother(make_pipeline(FunctionTransformer(log_power), LogisticRegression()))
+    stager = SleepStager(smoother, ch_names=CH, sfreq=SFREQ,
+                         epoch_seconds=EPOCH_S).fit(X, y, recordings=rec)
+    night = X[:30]
+    expected = clone(smoother).fit(X, y, recordings=rec).predict(night, recordings=np.zeros(30))
+    np.testing.assert_array_equal(stager.predict(night), expected)
+    three = stager.predict(X, recordings=rec)
+    np.testing.assert_array_equal(three[:30], stager.predict(X[:30]))
+    np.testing.assert_allclose(stager.predict_proba(night).sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="one id per epoch"):
+        stager.predict(night, recordings=[0, 1])
+    # a plain estimator ignores the ids
+    plain = make_stager().fit(X, y)
+    np.testing.assert_array_equal(plain.predict(X, recordings=rec), plain.predict(X))

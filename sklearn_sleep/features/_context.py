@@ -65,7 +65,11 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
     (``sklearn.set_config(enable_metadata_routing=True)``) and pass
     ``params={"recordings": ...}`` (or consume the CV groups instead with
     ``set_fit_request(recordings="groups").set_transform_request(recordings="groups")``
-    when each group is one recording); scorers must then forward them to ``predict``:
+    only when each group is ONE recording: with subjects as groups and several nights
+    per subject, the nights of a subject are adjacent rows that no check can tell apart,
+    and the rolling windows and per-recording scaling would silently run across the
+    night boundary, so pass night ids as ``recordings`` then); scorers must then forward
+    them to ``predict``:
     use :func:`sklearn_sleep.metrics.recording_scoring`. Without recording ids a
     ``ValueError`` is raised: nothing is silently treated as one long recording.
 
