@@ -81,8 +81,28 @@ NETWORK_EXPECTED_FAILURES = {
     ),
 }
 
-#: Expected failures that may also pass (seed-dependent learning checks): not stale.
-LEARNING_CHECKS = {"check_classifiers_train", "check_class_weight_classifiers"}
+#: The sequence networks (a GRU/LSTM over the epochs of each row) may also miss these
+#: two checks by float32 rounding: oneDNN's batched recurrent kernels give results that
+#: differ by ~1e-7 relative with the composition of a batch, and the checks compare
+#: predictions of reordered/subset batches at rtol 1e-7 (seen: 3e-8 absolute on one value
+#: of 60, in about one run of three under load). Row order itself is not used: each row
+#: is its own sequence.
+SEQUENCE_EXPECTED_FAILURES = {
+    **NETWORK_EXPECTED_FAILURES,
+    "check_methods_sample_order_invariance": (
+        "float32 batch-composition rounding of the recurrent kernels (~1e-7 relative) "
+        "against the check's rtol 1e-7; may pass."
+    ),
+    "check_methods_subset_invariance": (
+        "float32 batch-composition rounding of the recurrent kernels (~1e-7 relative) "
+        "against the check's rtol 1e-7; may pass."
+    ),
+}
+
+#: Expected failures that may also pass (seed-dependent learning checks, and the
+#: rounding-dependent invariance checks of the sequence networks): not stale.
+LEARNING_CHECKS = {"check_classifiers_train", "check_class_weight_classifiers",
+                   "check_methods_sample_order_invariance", "check_methods_subset_invariance"}
 
 
 _FAST = dict(max_epochs=1, batch_size=16, random_state=0, device="cpu")
@@ -123,12 +143,12 @@ CONFIGS = [
      "sequence_hidden=8)",
      SequenceSleepNetClassifier(ULWSleepNet, module__filters=(4, 4, 4), module__n_hidden=8,
                                 sequence_hidden=8, **_FAST),
-     dict(n_channels=1, repeats=100, n_context=1), NETWORK_EXPECTED_FAILURES, (55, 42),
+     dict(n_channels=1, repeats=100, n_context=1), SEQUENCE_EXPECTED_FAILURES, (55, 40),
      False),
     ("MASleepNetSequenceClassifier(class_weight=None, sequence_hidden=8, head_hidden=8)",
      MASleepNetSequenceClassifier(class_weight=None, sequence_hidden=8, head_hidden=8,
                                   **_FAST),
-     dict(n_channels=4, repeats=100, n_context=1), NETWORK_EXPECTED_FAILURES, (55, 42),
+     dict(n_channels=4, repeats=100, n_context=1), SEQUENCE_EXPECTED_FAILURES, (55, 40),
      True),
 ]
 
