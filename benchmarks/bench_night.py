@@ -53,30 +53,14 @@ from _common import (
 
 from sklearn_sleep import models
 
-HUMAN = ("W", "N1", "N2", "N3", "REM")
-RODENT = ("W", "NREM", "REM")
-NETWORKS = {
-    "MMASleepNet": ("MMASleepNetClassifier", (4, 3000), HUMAN),
-    "MASleepNet": ("MASleepNetClassifier", (4, 3000), HUMAN),
-    "ULW-SleepNet": ("ULWSleepNetClassifier", (4, 3000), HUMAN),
-    "SSC-SleepNet": ("SSCSleepNetClassifier", (1, 3000), HUMAN),
-    "MouseCNN": ("MouseCNNClassifier", (2, 512), RODENT),
-    "MouseCNNAttention": ("MouseCNNAttentionClassifier", (2, 512), RODENT),
-    "MouseTransformer": ("MouseTransformerClassifier", (2, 512), RODENT),
-    "SlumberNet": ("SlumberNetClassifier", (2, 256), RODENT),
-}
-INFERENCE_BATCH = 128
-SINGLE_RUN_ABOVE_S = 60.0
-
-
-def make_data(n, shape, labels, seed=0):
-    """``n`` random normal epochs of ``shape`` and random labels, every label present."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, *shape)).astype(np.float32)
-    labels = np.asarray(labels)
-    y = labels[rng.integers(0, len(labels), n)]
-    y[: len(labels)] = labels
-    return X, y
+# one table of the networks, their inputs and the synthetic data, shared with bench_networks
+from bench_networks import (  # noqa: E402
+    HUMAN,
+    INFERENCE_BATCH,
+    NETWORKS,
+    SINGLE_RUN_ABOVE_S,
+    make_data,
+)
 
 
 def fitted_network(name, n_fit=64, **params):
