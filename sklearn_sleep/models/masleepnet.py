@@ -336,7 +336,28 @@ class MASleepNet(nn.Module):
         return self.classifier(self.attention(h))
 
 
-class MASleepNetClassifier(SleepNetClassifier):
+class _MultiStepScheduleMixin:
+    """``lr_milestones`` / ``lr_gamma``: skorch's MultiStepLR callback (AttnSleep's recipe),
+    shared by MASleepNet's epoch-level and sequence classifiers."""
+
+    def get_default_callbacks(self):
+        callbacks = super().get_default_callbacks()
+        milestones = getattr(self, "lr_milestones", None)
+        if milestones:
+            callbacks.append(
+                (
+                    "lr_step",
+                    LRScheduler(
+                        policy=MultiStepLR,
+                        milestones=[int(m) for m in milestones],
+                        gamma=float(self.lr_gamma),
+                    ),
+                )
+            )
+        return callbacks
+
+
+class MASleepNetClassifier(_MultiStepScheduleMixin, SleepNetClassifier):
     """MASleepNet as a scikit-learn classifier, with an assumed AttnSleep-like recipe.
 
     Input: epochs ``(n_epochs, 4, 3000)`` of EEG Fpz-Cz, EEG Pz-Oz, EOG horizontal and
@@ -430,18 +451,3 @@ class MASleepNetClassifier(SleepNetClassifier):
         self.lr_milestones = lr_milestones
         self.lr_gamma = lr_gamma
 
-    def get_default_callbacks(self):
-        callbacks = super().get_default_callbacks()
-        milestones = getattr(self, "lr_milestones", None)
-        if milestones:
-            callbacks.append(
-                (
-                    "lr_step",
-                    LRScheduler(
-                        policy=MultiStepLR,
-                        milestones=[int(m) for m in milestones],
-                        gamma=float(self.lr_gamma),
-                    ),
-                )
-            )
-        return callbacks

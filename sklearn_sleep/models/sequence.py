@@ -19,14 +19,12 @@ import math
 import numpy as np
 import torch
 from scipy.sparse import issparse
-from skorch.callbacks import LRScheduler
 from torch import nn
-from torch.optim.lr_scheduler import MultiStepLR
 
 from ..utils._validation import check_epochs, check_sfreq
 from ._base import SleepNetClassifier
 from .losses import WeightedCrossEntropyLoss
-from .masleepnet import MASleepNet, _AdditiveAttention
+from .masleepnet import MASleepNet, _AdditiveAttention, _MultiStepScheduleMixin
 
 __all__ = ["EpochSequenceNet", "SequenceSleepNetClassifier", "MASleepNetSequenceClassifier"]
 
@@ -694,7 +692,7 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
         return tags
 
 
-class MASleepNetSequenceClassifier(SequenceSleepNetClassifier):
+class MASleepNetSequenceClassifier(_MultiStepScheduleMixin, SequenceSleepNetClassifier):
     """MASleepNet's multi-epoch (sequence-to-one) variant, as a scikit-learn classifier.
 
     MASleepNet [1]_ ends with a "BiLSTM-Attention Context Module" (ACM). The
@@ -822,18 +820,3 @@ class MASleepNetSequenceClassifier(SequenceSleepNetClassifier):
         self.lr_milestones = lr_milestones
         self.lr_gamma = lr_gamma
 
-    def get_default_callbacks(self):
-        callbacks = super().get_default_callbacks()
-        milestones = getattr(self, "lr_milestones", None)
-        if milestones:
-            callbacks.append(
-                (
-                    "lr_step",
-                    LRScheduler(
-                        policy=MultiStepLR,
-                        milestones=[int(m) for m in milestones],
-                        gamma=float(self.lr_gamma),
-                    ),
-                )
-            )
-        return callbacks

@@ -268,10 +268,20 @@ def _adapted_class(cls, n_channels, repeats, n_context=0, n_times=None):
         "_adapter_n_context": n_context,
         "__sklearn_tags__": _make_tags(cls),
     }
+    new = _adapter_subclass(cls, name, namespace, _make_method)
+    _ADAPTED_CLASSES[key] = new
+    return new
+
+
+def _adapter_subclass(cls, name, namespace, make_method, wants=lambda func: True):
+    """Subclass of ``cls`` named ``name`` whose methods of ``_METHODS`` (those ``cls`` has
+    and ``wants``) are ``make_method(cls, meth)``; registered in this module by name, so
+    that its instances pickle."""
     for meth in _METHODS:
-        if not callable(getattr(cls, meth, None)):
+        func = getattr(cls, meth, None)
+        if not callable(func) or not wants(func):
             continue
-        method = _make_method(cls, meth)
+        method = make_method(cls, meth)
         raw = inspect.getattr_static(cls, meth)
         if isinstance(raw, _AvailableIfDescriptor):
             # keep ``hasattr(est, meth)`` as the original's (e.g. predict_proba only
@@ -287,8 +297,7 @@ def _adapted_class(cls, n_channels, repeats, n_context=0, n_times=None):
     new = type(name, (cls,), namespace, **kwargs)
     if keys is not None:
         new._sklearn_auto_wrap_output_keys = set(keys)
-    globals()[name] = new  # importable by name, so that instances pickle
-    _ADAPTED_CLASSES[key] = new
+    globals()[name] = new
     return new
 
 
@@ -413,23 +422,9 @@ def adapt_one_recording(estimator):
                 "one recording of all rows (estimator checks only)."
             ),
         }
-        for meth in _METHODS:
-            func = getattr(cls, meth, None)
-            if not callable(func) or "recordings" not in inspect.signature(func).parameters:
-                continue
-            method = _make_recording_method(cls, meth)
-            raw = inspect.getattr_static(cls, meth)
-            if isinstance(raw, _AvailableIfDescriptor):
-                method = available_if(raw.check)(method)
-            namespace[meth] = method
-        kwargs = {}
-        keys = getattr(cls, "_sklearn_auto_wrap_output_keys", None)
-        if keys is not None:
-            kwargs["auto_wrap_output_keys"] = None
-        new = type(name, (cls,), namespace, **kwargs)
-        if keys is not None:
-            new._sklearn_auto_wrap_output_keys = set(keys)
-        globals()[name] = new  # importable by name, so that instances pickle
+        new = _adapter_subclass(
+            cls, name, namespace, _make_recording_method,
+            wants=lambda func: "recordings" in inspect.signature(func).parameters)
         _RECORDING_CLASSES[cls] = new
     return new(**estimator.get_params(deep=False))
 
