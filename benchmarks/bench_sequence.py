@@ -133,7 +133,8 @@ def _pairs(args):
                  lambda: MASleepNetSequenceClassifier(
                      MASleepNet, sequence_hidden=32, sequence_model=args.ma_sequence_model,
                      sequence_dropout=args.ma_sequence_dropout,
-                     loss_positions=args.ma_loss_positions, **ma_common)),
+                     loss_positions=args.ma_loss_positions,
+                     epoch_shortcut=args.ma_epoch_shortcut, **ma_common)),
             ],
         ),
     }
@@ -175,11 +176,11 @@ def _pick(scores):
 def main(argv=None):
     """Run the benchmark; returns the JSON payload."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--subjects", type=int, default=5)
+    p.add_argument("--subjects", type=int, default=6)
     p.add_argument("--test-subjects", type=int, default=2)
-    p.add_argument("--n-epochs", type=int, default=80, help="30-s epochs per night")
+    p.add_argument("--n-epochs", type=int, default=120, help="30-s epochs per night")
     p.add_argument("--n-context", type=int, default=1, help="neighbours per side (L=2k+1)")
-    p.add_argument("--max-epochs", type=int, default=10, help="training passes (both models)")
+    p.add_argument("--max-epochs", type=int, default=15, help="training passes (both models)")
     p.add_argument("--batch-size", type=int, default=16, help="epochs resp. sequences")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -194,6 +195,8 @@ def main(argv=None):
                    choices=["bilstm_attention", "bilstm", "bigru", "transformer"])
     p.add_argument("--ma-loss-positions", default="centre", choices=["centre", "all"])
     p.add_argument("--ma-sequence-dropout", type=float, default=0.5)
+    p.add_argument("--ma-no-epoch-shortcut", dest="ma_epoch_shortcut", action="store_false",
+                   help="MASleepNet-seq without its epoch shortcut (ablation)")
     p.add_argument("--out", default="sequence", help="result file stem")
     p.add_argument("--out-dir", default=None)
     p.add_argument("--smoke", action="store_true", help="tiny run, no result files")

@@ -60,14 +60,13 @@ def _clf(**kw):
 # ------------------------------------------------------------------------ module
 
 
-@pytest.mark.parametrize("model, out_shape", [("bigru", (3, 5, 4)), ("bilstm", (3, 5, 4)),
-                                              ("transformer", (3, 5, 4)),
-                                              ("bilstm_attention", (3, 4))])
-def test_module_output_shapes(model, out_shape):
+@pytest.mark.parametrize("shortcut", [False, True])
+@pytest.mark.parametrize("model", ["bigru", "bilstm", "transformer", "bilstm_attention"])
+def test_module_output_shapes(model, shortcut):
     net = EpochSequenceNet(ULWSleepNet(n_chans=2, n_times=N_T, n_classes=4), n_classes=4,
-                           sequence_model=model, n_hidden=8, n_heads=2)
-    assert net.seq2seq == (model != "bilstm_attention")
-    assert net(torch.randn(3, 5, 2, N_T)).shape == out_shape
+                           sequence_model=model, n_hidden=8, n_heads=2,
+                           epoch_shortcut=shortcut)
+    assert net(torch.randn(3, 5, 2, N_T)).shape == (3, 5, 4)
 
 
 _TINY = {  # network -> (n_chans, n_times, constructor settings), as in test_robustness
@@ -107,18 +106,46 @@ def test_every_library_network_becomes_a_sequence_network(name):
     assert out.shape == (2, 3, 3) and torch.isfinite(out).all()
 
 
-def test_bilstm_attention_scores_the_middle_epoch():
+@pytest.mark.parametrize("shortcut", [False, True])
+def test_bilstm_attention_head_sees_state_context_and_shortcut(shortcut):
     torch.manual_seed(0)
     net = EpochSequenceNet(ULWSleepNet(n_chans=2, n_times=N_T), n_classes=3, n_hidden=4,
-                           sequence_model="bilstm_attention").eval()
+                           sequence_model="bilstm_attention", epoch_shortcut=shortcut).eval()
     x = torch.randn(2, 5, 2, N_T)
     with torch.no_grad():
         z = net._encode(x.reshape(10, 2, N_T)).reshape(2, 5, -1)
         h, _ = net.rnn(z)
         e = net.attention.score(torch.tanh(net.attention.proj(h))).squeeze(-1)
         context = (torch.softmax(e, dim=1)[..., None] * h).sum(dim=1)
-        expected = net.head(torch.cat([h[:, 2], context], dim=1))
-        torch.testing.assert_close(net(x), expected)
+        out = net(x)
+        for t in range(5):
+            parts = [h[:, t], context] + ([z[:, t]] if shortcut else [])
+            torch.testing.assert_close(out[:, t], net.head(torch.cat(parts, dim=1)))
+
+
+@pytest.mark.parametrize("model", ["bigru", "transformer", "bilstm_attention"])
+def test_epoch_shortcut_contains_the_epoch_network(model):
+    """With the head's weights on the sequence part at zero and the encoder's own
+    classifier on the shortcut part, the sequence network *is* the epoch network:
+    the shortcut lets it start from (and fall back to) epoch-by-epoch scoring."""
+    torch.manual_seed(0)
+    encoder = ULWSleepNet(n_chans=2, n_times=N_T, n_classes=3)
+    reference = copy.deepcopy(encoder).eval()
+    net = EpochSequenceNet(encoder, n_classes=3, n_hidden=4, n_heads=2, sequence_model=model,
+                           epoch_shortcut=True).eval()
+    # ULW-SleepNet's head is Dropout -> Linear -> Linear (no activation): one affine map
+    assert [type(m).__name__ for m in reference.classifier] == ["Dropout", "Linear", "Linear"]
+    first, second = reference.classifier[1], reference.classifier[2]
+    d = net.n_features
+    with torch.no_grad():
+        linear = net.head[-1]
+        linear.weight.zero_()
+        linear.weight[:, -d:] = second.weight @ first.weight
+        linear.bias.copy_(second.weight @ first.bias + second.bias)
+        x = torch.randn(4, 3, 2, N_T)
+        out = net(x)
+        for t in range(3):
+            torch.testing.assert_close(out[:, t], reference(x[:, t]), rtol=1e-5, atol=1e-5)
 
 
 def test_embedding_is_the_input_of_the_head():
@@ -257,9 +284,6 @@ def test_loss_positions_all_needs_and_checks_metadata():
     with pytest.raises(ValueError, match="do not describe X"):
         _clf(loss_positions="all").fit(out.X, out.y, recordings=out.recordings,
                                        epoch_index=shuffled)
-    with pytest.raises(ValueError, match="sequence-to-one"):
-        _clf(loss_positions="all", sequence_model="bilstm_attention").fit(
-            out.X, out.y, recordings=out.recordings, epoch_index=out.epoch_index)
     with pytest.raises(ValueError, match="loss_positions"):
         _clf(loss_positions="every").fit(out.X, out.y)
     clf = _clf(loss_positions="all").fit(out.X, out.y, recordings=out.recordings,

@@ -63,9 +63,13 @@ class EpochSequenceNet(nn.Module):
     epoch embeddings, which a bidirectional GRU/LSTM or a Transformer encoder turns into one
     logit vector per epoch, ``(batch, L, n_classes)`` (sequence-to-sequence, as in
     SeqSleepNet [1]_, U-Sleep [2]_ and SleepTransformer [3]_). With
-    ``sequence_model="bilstm_attention"`` a BiLSTM with additive attention gives one
-    logit vector ``(batch, n_classes)`` for the middle epoch (sequence-to-one, the
-    multi-epoch reading of MASleepNet's attention context module [4]_).
+    ``sequence_model="bilstm_attention"`` a BiLSTM's states are also pooled by additive
+    attention into one context vector of the sequence, which every epoch's head sees next
+    to that epoch's state (the multi-epoch reading of MASleepNet's attention context
+    module [4]_). With ``epoch_shortcut=True`` every epoch's head also sees that epoch's
+    own embedding, a shortcut around the sequence model (DeepSleepNet's residual
+    connection [5]_): the sequence network can then represent its epoch network exactly
+    (head weights on the sequence part at zero) and learns what the context adds.
 
     **Epoch embedding convention.** The embedding of an epoch is the *input of the
     encoder's classifier head*, i.e. its penultimate features: the head submodule named
@@ -93,8 +97,7 @@ class EpochSequenceNet(nn.Module):
         (``n_heads`` heads, feed-forward ``4 * n_hidden``), then the head on every
         epoch. ``"bilstm_attention"``: BiLSTM (``n_hidden`` per direction) whose
         states are pooled by additive attention of width ``n_hidden``; the head sees
-        the middle epoch's state concatenated with that context vector
-        (sequence-to-one).
+        each epoch's state concatenated with that context vector.
     n_hidden : int, default=128
         Width of the sequence model (per direction for the recurrent ones).
     n_layers : int, default=1
@@ -109,6 +112,9 @@ class EpochSequenceNet(nn.Module):
     feature_layer : str, None or "auto", default="auto"
         Name (dotted path) of the encoder's classifier-head submodule whose input is
         the epoch embedding; see the convention above.
+    epoch_shortcut : bool, default=False
+        Concatenate each epoch's embedding (after the embedding dropout) to the output
+        of the sequence model before the head.
 
     Attributes
     ----------
@@ -116,8 +122,6 @@ class EpochSequenceNet(nn.Module):
         The head that was replaced (``None``: the encoder's output is used).
     n_features : int
         Size ``D`` of the epoch embedding.
-    seq2seq : bool
-        True when the output has one logit vector per epoch.
 
     References
     ----------
@@ -133,6 +137,9 @@ class EpochSequenceNet(nn.Module):
     .. [4] Wang Z, Gong Z, Wang T, Dong Q, Huang Z, Zhang S, Ma Y. MASleepNet: a sleep
            staging model integrating multi-scale convolution and attention mechanisms.
            Biomimetics 2025, 10(10):642. doi:10.3390/biomimetics10100642
+    .. [5] Supratak A, Dong H, Wu C, Guo Y. DeepSleepNet: a model for automatic sleep
+           stage scoring based on raw single-channel EEG. IEEE TNSRE 2017,
+           25(11):1998-2008. doi:10.1109/TNSRE.2017.2721116
 
     Examples
     --------
@@ -147,7 +154,7 @@ class EpochSequenceNet(nn.Module):
 
     def __init__(self, encoder, n_classes=5, *, n_chans=None, n_times=None,
                  sequence_model="bigru", n_hidden=128, n_layers=1, n_heads=4, dropout=0.1,
-                 head_hidden=None, feature_layer="auto"):
+                 head_hidden=None, feature_layer="auto", epoch_shortcut=False):
         super().__init__()
         if not isinstance(encoder, nn.Module):
             raise TypeError(
@@ -165,7 +172,7 @@ class EpochSequenceNet(nn.Module):
                 f"n_hidden={n_hidden} must be a multiple of n_heads={n_heads} for the Transformer."
             )
         self.sequence_model = sequence_model
-        self.seq2seq = sequence_model != "bilstm_attention"
+        self.epoch_shortcut = bool(epoch_shortcut)
         self.n_classes = int(n_classes)
         self.feature_layer_ = self._install_tap(encoder, feature_layer)
         self.encoder = encoder
@@ -197,6 +204,8 @@ class EpochSequenceNet(nn.Module):
             self.transformer = nn.TransformerEncoder(layer, num_layers=n_layers,
                                                      enable_nested_tensor=False)
             head_in = n_hidden
+        if self.epoch_shortcut:
+            head_in += self.n_features
         if head_hidden is None:
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(head_in, self.n_classes))
         else:
@@ -247,7 +256,7 @@ class EpochSequenceNet(nn.Module):
         return feats.flatten(1)
 
     def forward(self, x):
-        """Logits ``(batch, L, n_classes)`` (or ``(batch, n_classes)`` for sequence-to-one).
+        """Logits ``(batch, L, n_classes)``, one vector per epoch of each sequence.
 
         Parameters
         ----------
@@ -268,12 +277,15 @@ class EpochSequenceNet(nn.Module):
         z = self.dropout(z)
         if self.sequence_model == "transformer":
             h = self.project(z)
-            h = h + _sinusoidal_positions(length, h.shape[-1], h.device, h.dtype)
-            return self.head(self.transformer(h))
-        h, _ = self.rnn(z)
-        if self.sequence_model == "bilstm_attention":
-            middle = h[:, length // 2]
-            return self.head(torch.cat([middle, self.attention(h)], dim=1))
+            h = self.transformer(h + _sinusoidal_positions(length, h.shape[-1], h.device,
+                                                           h.dtype))
+        else:
+            h, _ = self.rnn(z)
+            if self.sequence_model == "bilstm_attention":
+                context = self.attention(h)[:, None].expand(-1, length, -1)
+                h = torch.cat([h, context], dim=2)
+        if self.epoch_shortcut:
+            h = torch.cat([h, z], dim=2)
         return self.head(h)
 
 
@@ -387,8 +399,10 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
         The encoder's classifier head, whose input is the epoch embedding (see
         :class:`EpochSequenceNet`).
     loss_positions : {"centre", "all"}, default="centre"
-        Which positions of each sequence the loss sees (see above). ``"all"`` needs
-        a sequence-to-sequence model (not ``"bilstm_attention"``).
+        Which positions of each sequence the loss sees (see above).
+    epoch_shortcut : bool, default=False
+        Give the per-epoch head the epoch's own embedding next to the sequence model's
+        output (see :class:`EpochSequenceNet`).
     criterion, optimizer, lr, max_epochs, class_weight, sfreq, random_state, device
         As in :class:`SleepNetClassifier`. The criterion receives ``(n, n_classes)``
         logits of the supervised positions and their labels.
@@ -456,6 +470,7 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
         head_hidden=None,
         feature_layer="auto",
         loss_positions="centre",
+        epoch_shortcut=False,
         criterion=WeightedCrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -480,6 +495,7 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
         self.head_hidden = head_hidden
         self.feature_layer = feature_layer
         self.loss_positions = loss_positions
+        self.epoch_shortcut = epoch_shortcut
 
     # ------------------------------------------------------------ validation
     def _check_X(self, X, *, reset):
@@ -537,11 +553,6 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
             )
         if self.loss_positions == "centre":
             return None
-        if self.sequence_model == "bilstm_attention":
-            raise ValueError(
-                "loss_positions='all' needs one output per epoch; sequence_model="
-                "'bilstm_attention' is sequence-to-one. Use loss_positions='centre'."
-            )
         if recordings is None or epoch_index is None:
             raise ValueError(
                 "loss_positions='all' needs the recording and position of every row: pass "
@@ -593,6 +604,7 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
             dropout=self.sequence_dropout,
             head_hidden=self.head_hidden,
             feature_layer=self.feature_layer,
+            epoch_shortcut=self.epoch_shortcut,
         )
         return self
 
@@ -781,6 +793,7 @@ class MASleepNetSequenceClassifier(_MultiStepScheduleMixin, SequenceSleepNetClas
         head_hidden=64,
         feature_layer="classifier",
         loss_positions="centre",
+        epoch_shortcut=True,
         criterion=WeightedCrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -805,6 +818,7 @@ class MASleepNetSequenceClassifier(_MultiStepScheduleMixin, SequenceSleepNetClas
             head_hidden=head_hidden,
             feature_layer=feature_layer,
             loss_positions=loss_positions,
+            epoch_shortcut=epoch_shortcut,
             criterion=criterion,
             optimizer=optimizer,
             lr=lr,
