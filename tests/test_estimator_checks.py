@@ -170,6 +170,13 @@ NOT_CHECKED = {
     "EpochSegmenter": "not an estimator with fit (segment() runs before the Pipeline)",
     "scale_recordings": "a function",
     "ChannelNamedArray": "an array type",
+    "YasaStageClassifier": (
+        "learns nothing and accepts only the labels of YASA's five stages (stage_names), "
+        "while scikit-learn's classifier checks train on arbitrary labels and demand "
+        "learning; its contract (sorted classes_, probability columns in that order, "
+        "refused labels, metadata routing in GridSearchCV and nested scoring) is tested in "
+        "tests/test_yasa_interop.py"
+    ),
 }
 
 

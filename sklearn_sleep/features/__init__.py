@@ -9,13 +9,14 @@
 * :class:`ContextFeatures`: recording-aware temporal context (rolling summaries of the
   neighbouring epochs' features, per-recording scaling), recordings passed as metadata.
 * :class:`YasaFeatures`, :class:`YasaHypnodensity`: YASA's published features and its
-  pretrained hypnodensity as pipeline steps (optional extra ``yasa``).
+  pretrained hypnodensity as pipeline steps, and :class:`YasaStageClassifier`, YASA's
+  pretrained stager as a classifier for model selection (optional extra ``yasa``).
 """
 
 from ._context import ContextFeatures
 from ._fft import FFTFeatures
 from ._spectral import BandPowerFeatures
-from ._yasa import YasaFeatures, YasaHypnodensity
+from ._yasa import YasaFeatures, YasaHypnodensity, YasaStageClassifier
 
 __all__ = ["BandPowerFeatures", "ContextFeatures", "FFTFeatures", "YasaFeatures",
-           "YasaHypnodensity"]
+           "YasaHypnodensity", "YasaStageClassifier"]

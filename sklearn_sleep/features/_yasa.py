@@ -2,13 +2,13 @@
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ..utils._recordings import check_recordings, recording_blocks
 from ..utils._validation import check_epochs, check_sfreq
 
-__all__ = ["YasaFeatures", "YasaHypnodensity"]
+__all__ = ["YasaFeatures", "YasaHypnodensity", "YasaStageClassifier"]
 
 _UNITS = {"uV": 1e-6, "mV": 1e-3, "V": 1.0}
 
@@ -24,6 +24,33 @@ def _import_yasa():
     return yasa
 
 
+def _run_yasa(what, epochs, sfreq, eeg_index, eog_index, emg_index, unit, metadata):
+    """YASA on one recording's contiguous epochs: its features or its pretrained probabilities.
+
+    A module-level function of plain arguments, so that ``joblib.Memory`` can cache it by
+    the content of ``epochs`` (the ``memory`` parameter of the YASA estimators).
+    """
+    import mne
+
+    yasa = _import_yasa()
+    names, types, signals = [], [], []
+    for role, idx in (("eeg", eeg_index), ("eog", eog_index), ("emg", emg_index)):
+        if idx is not None:
+            names.append(role.upper())
+            types.append(role)
+            # epochs in time order -> one continuous signal, in volts for MNE
+            signals.append(np.asarray(epochs[:, int(idx), :], np.float64).reshape(-1)
+                           * _UNITS[unit])
+    info = mne.create_info(names, sfreq, ch_types=types)
+    raw = mne.io.RawArray(np.vstack(signals), info, verbose=False)
+    staging = yasa.SleepStaging(
+        raw, eeg_name="EEG", eog_name="EOG" if eog_index is not None else None,
+        emg_name="EMG" if emg_index is not None else None, metadata=metadata)
+    if what == "features":
+        return staging.get_features()
+    return staging.predict().proba.copy()
+
+
 class _YasaBase(TransformerMixin, BaseEstimator):
     """Run ``yasa.SleepStaging`` on every recording of a 3-D epoch array."""
 
@@ -31,13 +58,14 @@ class _YasaBase(TransformerMixin, BaseEstimator):
     __metadata_request__transform = {"recordings": True}
 
     def __init__(self, sfreq, eeg_index=0, eog_index=None, emg_index=None, unit="uV",
-                 metadata=None):
+                 metadata=None, memory=None):
         self.sfreq = sfreq
         self.eeg_index = eeg_index
         self.eog_index = eog_index
         self.emg_index = emg_index
         self.unit = unit
         self.metadata = metadata
+        self.memory = memory
 
     def _check(self, X, recordings):
         if self.unit not in _UNITS:
@@ -66,25 +94,13 @@ class _YasaBase(TransformerMixin, BaseEstimator):
         blocks = recording_blocks(rec, owner=type(self).__name__)
         return X, sfreq, blocks
 
-    def _staging(self, epochs, sfreq):
-        """A ``yasa.SleepStaging`` on one recording's contiguous epochs."""
-        import mne
-
-        yasa = _import_yasa()
-        names, types, signals = [], [], []
-        for role, idx in (("eeg", self.eeg_index), ("eog", self.eog_index),
-                          ("emg", self.emg_index)):
-            if idx is not None:
-                names.append(role.upper())
-                types.append(role)
-                # epochs in time order -> one continuous signal, in volts for MNE
-                signals.append(np.asarray(epochs[:, int(idx), :], np.float64).reshape(-1)
-                               * _UNITS[self.unit])
-        info = mne.create_info(names, sfreq, ch_types=types)
-        raw = mne.io.RawArray(np.vstack(signals), info, verbose=False)
-        return yasa.SleepStaging(
-            raw, eeg_name="EEG", eog_name="EOG" if self.eog_index is not None else None,
-            emg_name="EMG" if self.emg_index is not None else None, metadata=self.metadata)
+    def _yasa(self, what, epochs, sfreq):
+        """YASA's output for one recording (through ``memory`` when it is set)."""
+        run = check_memory(self.memory).cache(_run_yasa)
+        eog = None if self.eog_index is None else int(self.eog_index)
+        emg = None if self.emg_index is None else int(self.emg_index)
+        return run(what, np.ascontiguousarray(epochs), float(sfreq), int(self.eeg_index), eog,
+                   emg, self.unit, self.metadata)
 
     def fit(self, X, y=None, recordings=None):
         """Validate the input and record the output feature names.
@@ -210,6 +226,11 @@ class YasaFeatures(_YasaBase):
         Unit of X.
     metadata : dict or None, default=None
         YASA's ``metadata`` (``{"age": ..., "male": ...}``), the same for every recording.
+    memory : str, joblib.Memory or None, default=None
+        Cache of YASA's output per recording (as ``Pipeline(memory=...)``): a folder or
+        a ``joblib.Memory``. YASA is then run once per distinct recording (keyed by its
+        samples and these parameters), which makes model selection over recordings
+        (``GridSearchCV`` with ``LeaveOneGroupOut``) affordable. None: no cache.
 
     Attributes
     ----------
@@ -256,6 +277,11 @@ class YasaHypnodensity(_YasaBase):
         Unit of X.
     metadata : dict or None, default=None
         YASA's ``metadata`` (``{"age": ..., "male": ...}``), the same for every recording.
+    memory : str, joblib.Memory or None, default=None
+        Cache of YASA's output per recording (as ``Pipeline(memory=...)``): a folder or
+        a ``joblib.Memory``. YASA is then run once per distinct recording (keyed by its
+        samples and these parameters), which makes model selection over recordings
+        (``GridSearchCV`` with ``LeaveOneGroupOut``) affordable. None: no cache.
     log : bool, default=False
         Return ``log(max(p, 1e-6))`` instead of ``p`` (log-probabilities suit linear
         models; the floor, an assumption, keeps the log finite; YASA's LightGBM
@@ -275,19 +301,18 @@ class YasaHypnodensity(_YasaBase):
     """
 
     def __init__(self, sfreq, eeg_index=0, eog_index=None, emg_index=None, unit="uV",
-                 metadata=None, log=False):
+                 metadata=None, memory=None, log=False):
         super().__init__(sfreq, eeg_index=eeg_index, eog_index=eog_index,
-                         emg_index=emg_index, unit=unit, metadata=metadata)
+                         emg_index=emg_index, unit=unit, metadata=metadata, memory=memory)
         self.log = log
 
 
 def _features(self, epochs, sfreq):
-    return self._staging(epochs, sfreq).get_features()
+    return self._yasa("features", epochs, sfreq)
 
 
 def _proba(self, epochs, sfreq):
-    hyp = self._staging(epochs, sfreq).predict()
-    proba = hyp.proba.copy()
+    proba = self._yasa("proba", epochs, sfreq)
     if self.log:
         proba = np.log(np.maximum(proba, PROBA_FLOOR))
         proba.columns = [f"yasa_log_{c}" for c in proba.columns]
@@ -298,3 +323,164 @@ def _proba(self, epochs, sfreq):
 
 YasaFeatures._one_recording = _features
 YasaHypnodensity._one_recording = _proba
+
+
+#: YASA's hypnodensity columns, in the order of ``stage_names``.
+_YASA_STAGE_COLUMNS = ("WAKE", "N1", "N2", "N3", "REM")
+
+
+class YasaStageClassifier(ClassifierMixin, BaseEstimator):
+    """YASA's pretrained stager as a scikit-learn classifier (nothing is trained).
+
+    ``predict_proba`` is YASA's pretrained hypnodensity (Vallat & Walker, eLife
+    10:e70092, 2021, doi:10.7554/eLife.70092; see :class:`YasaHypnodensity`) and
+    ``predict`` its most probable stage, named with ``stage_names``. ``fit`` learns
+    nothing: it checks the input and that every label of ``y`` is one of the stage
+    names. Its use is model selection: as one candidate of a ``GridSearchCV`` beside
+    pipelines that adapt YASA's output to the user's own labelled nights, it lets
+    cross-validation over those nights keep the pretrained model when adapting it does
+    not help (see ``benchmarks/bench_dreams.py``). Recording ids are required, through
+    metadata routing (``recordings=``, requested by ``fit``, ``predict`` and
+    ``predict_proba``); each recording's epochs must be contiguous and in time order.
+
+    Optional dependency: ``pip install sklearn_sleep[yasa]``.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate (Hz) of X; must be above 80 Hz (YASA's requirement).
+    eeg_index : int, default=0
+        Channel of X given to YASA as its EEG (central derivation).
+    eog_index, emg_index : int or None, default=None
+        Channels used as YASA's EOG / EMG (None: YASA's EEG-only model).
+    unit : {"uV", "mV", "V"}, default="uV"
+        Unit of X.
+    metadata : dict or None, default=None
+        YASA's ``metadata`` (``{"age": ..., "male": ...}``), the same for every recording.
+    memory : str, joblib.Memory or None, default=None
+        Cache of YASA's output per recording, shared with :class:`YasaHypnodensity`
+        given the same cache (see there).
+    stage_names : sequence of 5 labels, default=("W", "N1", "N2", "N3", "REM")
+        The labels of your ``y`` for YASA's wake, N1, N2, N3 and REM, in this order
+        (e.g. ``(0, 1, 2, 3, 4)`` for integer-coded AASM stages).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (5,)
+        ``stage_names``, sorted (scikit-learn's convention); the columns of
+        ``predict_proba`` follow it.
+    n_channels_in_, n_times_in_ : int
+        Shape of the fitted epochs.
+
+    Examples
+    --------
+    >>> from sklearn_sleep.features import YasaStageClassifier
+    >>> pretrained = YasaStageClassifier(sfreq=100)
+    """
+
+    __metadata_request__fit = {"recordings": True}
+    __metadata_request__predict = {"recordings": True}
+    __metadata_request__predict_proba = {"recordings": True}
+
+    def __init__(self, sfreq, eeg_index=0, eog_index=None, emg_index=None, unit="uV",
+                 metadata=None, memory=None, stage_names=("W", "N1", "N2", "N3", "REM")):
+        self.sfreq = sfreq
+        self.eeg_index = eeg_index
+        self.eog_index = eog_index
+        self.emg_index = emg_index
+        self.unit = unit
+        self.metadata = metadata
+        self.memory = memory
+        self.stage_names = stage_names
+
+    def _hypnodensity(self):
+        return YasaHypnodensity(self.sfreq, eeg_index=self.eeg_index, eog_index=self.eog_index,
+                                emg_index=self.emg_index, unit=self.unit,
+                                metadata=self.metadata, memory=self.memory)
+
+    def fit(self, X, y, recordings=None):
+        """Check the input and the labels; nothing is learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_channels, n_times)
+            30-s epochs, contiguous and in time order within each recording.
+        y : array-like of shape (n_epochs,)
+            Stages; every label must be one of ``stage_names``.
+        recordings : array-like of shape (n_epochs,)
+            Recording id of every epoch (required).
+
+        Returns
+        -------
+        self
+        """
+        names = np.asarray(list(self.stage_names), dtype=object)
+        if len(names) != 5 or len(set(names.tolist())) != 5:
+            raise ValueError(
+                f"stage_names must be 5 distinct labels for YASA's W, N1, N2, N3 and REM; "
+                f"got {tuple(self.stage_names)!r}.")
+        X, _, _ = self._hypnodensity()._check(X, recordings)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"y must be 1-D with one label per epoch ({len(X)}); got shape "
+                             f"{y.shape}.")
+        unknown = sorted({str(v) for v in np.unique(y)} - {str(v) for v in names})
+        if unknown:
+            raise ValueError(
+                f"y has labels {unknown} that are none of stage_names {tuple(names)}; YASA "
+                "predicts W, N1, N2, N3 and REM only. Give your labels for these five stages "
+                "as stage_names=(...), in that order.")
+        try:
+            self.classes_ = np.asarray(sorted(names.tolist()))
+        except TypeError as exc:
+            raise ValueError("stage_names must be mutually comparable labels (all str or "
+                             "all int).") from exc
+        # column of YASA's output for each class, in sorted-class order
+        position = {v: i for i, v in enumerate(names.tolist())}
+        self._yasa_order = np.array([position[c] for c in self.classes_.tolist()])
+        self.n_channels_in_, self.n_times_in_ = int(X.shape[1]), int(X.shape[2])
+        return self
+
+    def predict_proba(self, X, recordings=None):
+        """YASA's pretrained stage probabilities, columns in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_channels, n_times)
+            30-s epochs, contiguous and in time order within each recording.
+        recordings : array-like of shape (n_epochs,)
+            Recording id of every epoch (required).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_epochs, 5)
+        """
+        check_is_fitted(self, "classes_")
+        hyp = self._hypnodensity()
+        proba = hyp.fit_transform(X, recordings=recordings)
+        if proba.shape[0] and tuple(np.shape(X)[1:]) != (self.n_channels_in_, self.n_times_in_):
+            raise ValueError(f"X has shape {np.shape(X)[1:]} per epoch; fitted on "
+                             f"{(self.n_channels_in_, self.n_times_in_)}.")
+        expected = [f"yasa_{c}" for c in _YASA_STAGE_COLUMNS]
+        got = list(hyp.get_feature_names_out())
+        if sorted(got) != sorted(expected):
+            raise ValueError(f"YASA returned the columns {got}, not {expected}.")
+        proba = proba[:, [got.index(c) for c in expected]]  # W, N1, N2, N3, REM
+        return proba[:, self._yasa_order]
+
+    def predict(self, X, recordings=None):
+        """YASA's most probable stage for every epoch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_channels, n_times)
+            30-s epochs, contiguous and in time order within each recording.
+        recordings : array-like of shape (n_epochs,)
+            Recording id of every epoch (required).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_epochs,)
+        """
+        proba = self.predict_proba(X, recordings=recordings)
+        return self.classes_[np.argmax(proba, axis=1)]

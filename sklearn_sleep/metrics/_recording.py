@@ -1,6 +1,7 @@
 """Scorers that forward recording ids to ``predict`` (recording-aware estimators)."""
 
 from sklearn.metrics import check_scoring
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._classification import sleep_scoring
@@ -12,6 +13,13 @@ class _PredictWithRecordings:
     """Estimator proxy whose prediction methods receive the recording ids as ``name=``."""
 
     def __init__(self, estimator, recordings, name):
+        if isinstance(estimator, BaseSearchCV):
+            # a search's predict takes no metadata; it is its refitted best estimator's
+            if not hasattr(estimator, "best_estimator_"):
+                raise ValueError(
+                    f"{type(estimator).__name__} has no best_estimator_ (refit=False): it "
+                    "cannot predict, so it cannot be scored.")
+            estimator = estimator.best_estimator_
         self._estimator = estimator
         self._metadata = {name: recordings}
 
@@ -43,7 +51,10 @@ class RecordingScorer:
     ``cross_validate`` or ``GridSearchCV``. This scorer requests ``recordings`` for
     ``score`` through metadata routing (``sklearn.set_config(enable_metadata_routing=True)``)
     and passes the test rows' ids to ``predict``/``predict_proba``; the wrapped scorer
-    is otherwise unchanged.
+    is otherwise unchanged. A fitted ``GridSearchCV``/``RandomizedSearchCV`` (whose
+    ``predict`` takes no metadata) is scored through its ``best_estimator_``, which is
+    what its ``predict`` would use; call ``search.best_estimator_.predict(X,
+    recordings=...)`` yourself in the same way.
 
     Parameters
     ----------
