@@ -20,12 +20,17 @@ Models (``--models``):
   IEEE JBHI 2025, doi 10.1109/JBHI.2025.3572886).
 
 * ``yasa-pretrained``: YASA 0.8.1's pretrained EEG-only stager (Vallat & Walker, eLife
-  10:e70092, 2021) applied to each excerpt as is (no training on DREAMS): the
-  stage of highest probability of :class:`sklearn_sleep.features.YasaHypnodensity`;
+  10:e70092, 2021) applied to each excerpt as is (no training on DREAMS):
+  :class:`sklearn_sleep.features.YasaStageClassifier`, the stage of highest pretrained
+  probability;
 * ``yasa-bandpower-logreg`` (**recommended**, :data:`RECOMMENDED`): YASA's pretrained
   log-probabilities (``YasaHypnodensity(log=True)``) stacked with ``BandPowerFeatures``,
   standardised, and a LogisticRegression trained on the labelled excerpts: the pretrained
   model adapted to the user's own scoring;
+* ``yasa-selected``: a ``GridSearchCV`` over the training excerpts (leave-one-excerpt-out,
+  kappa) choosing between YASA as is (:class:`~sklearn_sleep.features.YasaStageClassifier`)
+  and LogisticRegressions on YASA's log-probabilities, alone or with band powers
+  (:func:`make_yasa_selected`): adapt only where cross-validation says it helps;
 * ``bandpower-context-hgb`` and ``bandpower-context-hgb-hmm``: band powers +
   :class:`~sklearn_sleep.features.ContextFeatures` + HistGradientBoosting, the second
   decoded per excerpt by :class:`~sklearn_sleep.smoothing.HMMSmoother`.
@@ -54,11 +59,12 @@ Usage::
 
 import argparse
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from joblib import Memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -81,37 +87,75 @@ from _common import (  # noqa: E402
 from sklearn_sleep.utils import AASM_STAGES  # noqa: E402
 
 MODELS = ("bandpower-hgb", "ulw-sleepnet", "ssc-sleepnet", "yasa-pretrained",
-          "yasa-bandpower-logreg", "bandpower-context-hgb", "bandpower-context-hgb-hmm")
+          "yasa-bandpower-logreg", "yasa-selected", "bandpower-context-hgb",
+          "bandpower-context-hgb-hmm")
 _NAMES = {
     "bandpower-hgb": "BandPowerFeatures + HistGradientBoosting",
     "ulw-sleepnet": "ULW-SleepNet (C=1)",
     "ssc-sleepnet": "SSC-SleepNet",
     "yasa-pretrained": "YASA 0.8.1 pretrained (no training on DREAMS)",
     "yasa-bandpower-logreg": "YasaHypnodensity(log) + BandPowerFeatures + LogisticRegression",
+    "yasa-selected": ("YASA pretrained or adapted, chosen by leave-one-night-out CV on the "
+                      "training nights"),
     "bandpower-context-hgb": "BandPowerFeatures + ContextFeatures + HistGradientBoosting",
     "bandpower-context-hgb-hmm": "BandPowerFeatures + ContextFeatures + HGB + HMMSmoother",
 }
 #: Models that need the recording (excerpt) of every epoch.
-RECORDING_AWARE = ("yasa-pretrained", "yasa-bandpower-logreg", "bandpower-context-hgb",
-                   "bandpower-context-hgb-hmm")
+RECORDING_AWARE = ("yasa-pretrained", "yasa-bandpower-logreg", "yasa-selected",
+                   "bandpower-context-hgb", "bandpower-context-hgb-hmm")
 #: The model the README recommends (marked ``"recommended": true`` in the JSON).
 RECOMMENDED = "yasa-bandpower-logreg"
 
 
-class PretrainedArgmax(ClassifierMixin, BaseEstimator):
-    """Stage of highest pretrained probability (columns W, N1, N2, N3, REM); learns nothing."""
+def make_yasa_selected(sfreq, memory=None):
+    """YASA's pretrained stager, or YASA adapted to the training nights, whichever wins.
 
-    def fit(self, X, y=None):
-        self.classes_ = np.asarray(AASM_STAGES)
-        return self
+    A ``GridSearchCV`` over the training nights (``LeaveOneGroupOut``: fit it with
+    ``groups=`` the night of every epoch, and ``recordings=`` through metadata routing),
+    scored by Cohen's kappa, chooses among YASA as is (:class:`YasaStageClassifier`) and
+    a LogisticRegression (C = 0.1 or 1) on YASA's log-probabilities, alone or stacked
+    with band powers. With few or unrepresentative labelled nights, adapting can do worse
+    than the pretrained model; the search keeps the pretrained one then. ``memory`` caches
+    YASA's output per night (YASA then runs once per night in the whole search).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import cohen_kappa_score, make_scorer
+    from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut
+    from sklearn.pipeline import Pipeline, make_union
+    from sklearn.preprocessing import StandardScaler
 
-    def predict(self, X):
-        return self.classes_[np.argmax(np.asarray(X), axis=1)]
+    from sklearn_sleep.features import BandPowerFeatures, YasaHypnodensity, YasaStageClassifier
+    from sklearn_sleep.metrics import recording_scoring
+
+    hypnodensity = YasaHypnodensity(sfreq=sfreq, log=True, memory=memory)
+    pipe = Pipeline([("features", hypnodensity), ("scale", StandardScaler()),
+                     ("clf", LogisticRegression(max_iter=2000))])
+    grid = [
+        {"features": [hypnodensity,
+                      make_union(hypnodensity, BandPowerFeatures(sfreq=sfreq))],
+         "clf__C": [0.1, 1.0]},
+        {"features": ["passthrough"], "scale": ["passthrough"],
+         "clf": [YasaStageClassifier(sfreq=sfreq, memory=memory)]},
+    ]
+    return GridSearchCV(pipe, grid, cv=LeaveOneGroupOut(),
+                        scoring=recording_scoring(make_scorer(cohen_kappa_score)))
+
+
+def _describe_choice(search):
+    """The candidate a fitted search chose, in words."""
+    best = search.best_estimator_
+    if best.named_steps["features"] == "passthrough":
+        return "YASA pretrained"
+    feats = "hypnodensity" if not hasattr(best.named_steps["features"], "transformer_list") \
+        else "hypnodensity + band power"
+    return f"adapted: {feats}, LogisticRegression(C={best.named_steps['clf'].C:g})"
 
 
 def make_estimator(name, *, sfreq, max_epochs, batch_size, device, seed, smoke=False,
-                   paper_bn=False):
+                   paper_bn=False, memory=None):
     """The pipeline evaluated for ``name``."""
+    if name == "yasa-selected":
+        return make_yasa_selected(sfreq, memory=memory)
     if name in ("yasa-pretrained", "yasa-bandpower-logreg", "bandpower-context-hgb",
                 "bandpower-context-hgb-hmm"):
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -123,15 +167,16 @@ def make_estimator(name, *, sfreq, max_epochs, batch_size, device, seed, smoke=F
             BandPowerFeatures,
             ContextFeatures,
             YasaHypnodensity,
+            YasaStageClassifier,
         )
         from sklearn_sleep.smoothing import HMMSmoother
 
         if name == "yasa-pretrained":
-            # YasaHypnodensity columns are W(AKE), N1, N2, N3, REM = AASM_STAGES order
-            return make_pipeline(YasaHypnodensity(sfreq=sfreq), PretrainedArgmax())
+            return YasaStageClassifier(sfreq=sfreq, memory=memory)
         if name == "yasa-bandpower-logreg":
             return make_pipeline(
-                make_union(YasaHypnodensity(sfreq=sfreq, log=True), BandPowerFeatures(sfreq=sfreq)),
+                make_union(YasaHypnodensity(sfreq=sfreq, log=True, memory=memory),
+                           BandPowerFeatures(sfreq=sfreq)),
                 StandardScaler(), LogisticRegression(max_iter=2000),
             )
         pipe = make_pipeline(
@@ -252,6 +297,10 @@ def main(argv=None):
             print(f"  loader warning: {msg}")
 
         results = {}
+        # YASA's output per excerpt is cached for the whole run (it depends on the
+        # excerpt's signal only): YASA runs once per excerpt for all YASA models
+        cache = tempfile.TemporaryDirectory(prefix="bench_dreams_yasa_")
+        memory = Memory(cache.name, verbose=0)
         if train_test:
             is_train = np.isin(groups, args.train_excerpts)
             cv = [(np.flatnonzero(is_train), np.flatnonzero(~is_train))]
@@ -260,15 +309,17 @@ def main(argv=None):
         for model in args.models:
             est = make_estimator(model, sfreq=float(data.sfreq), max_epochs=args.max_epochs,
                                  batch_size=args.batch_size, device=device, seed=args.seed,
-                                 smoke=args.smoke, paper_bn=args.paper_bn)
+                                 smoke=args.smoke, paper_bn=args.paper_bn, memory=memory)
             # features compute on the raw µV signals; networks get per-excerpt scaled ones
             Xm = X if model == "bandpower-hgb" or model in RECORDING_AWARE else X_scaled
             aware = model in RECORDING_AWARE
             if aware:
                 # recording ids reach the estimator (fit and predict) through metadata routing
+                # the search's inner leave-one-night-out needs the groups in both modes
                 kwargs = dict(scoring=recording_scoring(per_class=["N1"]),
                               params={"recordings": recordings}
-                              | ({} if train_test else {"groups": groups}))
+                              | ({} if train_test and model != "yasa-selected"
+                                 else {"groups": groups}))
             else:
                 kwargs = dict(scoring=sleep_scoring(per_class=["N1"]),
                               groups=None if train_test else groups)
@@ -276,8 +327,12 @@ def main(argv=None):
                 res = cross_validate(est, Xm, y, cv=cv, return_estimator=True,
                                      return_indices=True, error_score="raise", **kwargs)
                 y_pred = np.empty(len(y), dtype=object)
+                selected = []
                 for fitted, test in zip(res["estimator"], res["indices"]["test"]):
                     extra = {"recordings": recordings[test]} if aware else {}
+                    if hasattr(fitted, "best_estimator_"):  # a search: record its choice
+                        selected.append(_describe_choice(fitted))
+                        fitted = fitted.best_estimator_  # its predict takes no metadata
                     y_pred[test] = fitted.predict(Xm[test], **extra)
             scored = np.concatenate(res["indices"]["test"])
             y_pred = y_pred[scored].astype(str)
@@ -291,10 +346,14 @@ def main(argv=None):
                 "predicted_counts": {s: int(np.sum(y_pred == s)) for s in AASM_STAGES},
                 "wall_time_s": timer.seconds,
             }
+            if selected:
+                results[model]["selected_per_fold"] = selected
+                print(f"    chosen per fold: {selected}")
             print(f"  {_NAMES[model]:<42s} ACC {pooled['accuracy']:.3f} MF1 "
                   f"{pooled['macro_f1']:.3f} kappa {pooled['kappa']:.3f} "
                   f"({timer.seconds:.1f} s)", flush=True)
 
+    cache.cleanup()
     majority = max(counts.values()) / len(y)
     header = ["model"] + [t for _, t in HEADLINE] + ["time (s)"]
     rows = [[_NAMES[m] + (" **(recommended)**" if m == RECOMMENDED else "")]
@@ -326,6 +385,9 @@ def main(argv=None):
                        [[_NAMES[m]] + [r["pooled"][f"f1_{s}"] for s in labels]
                         for m, r in results.items()]),
         "",
+        *[f"{_NAMES[m]}: chosen per fold (inner leave-one-night-out CV on the training "
+          f"excerpts, kappa): {'; '.join(r['selected_per_fold'])}.\n"
+          for m, r in results.items() if "selected_per_fold" in r],
         f"Hardware: {hw['cpu_model']}, {hw['cpu_count']} logical cores; torch {hw['torch']}, "
         f"device {device}" + (f" [{hw['cuda_device']}]" if hw.get("cuda_device") else "")
         + f"; wall {total.seconds:.0f} s; {hw['date_utc']} UTC.",
