@@ -42,7 +42,7 @@ every night of folder B (same file format, same wake trimming) instead of cross-
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_sleepedf_features.py            # full, minutes
-    OMP_NUM_THREADS=1 python benchmarks/bench_sleepedf_features.py --classifiers ctx-logreg \
+    OMP_NUM_THREADS=1 python benchmarks/bench_sleepedf_features.py --classifiers ctx-hgb \
         --samplers none                                                       # recommended only
     OMP_NUM_THREADS=1 python benchmarks/bench_sleepedf_features.py --train-dir A --test-dir B
     OMP_NUM_THREADS=1 python benchmarks/bench_sleepedf_features.py --smoke    # seconds
@@ -85,7 +85,7 @@ _CLF_NAMES = {"hgb": "HistGradientBoosting", "rf": "RandomForest", "logreg": "Lo
               "ctx-hgb": "ContextFeatures + HistGradientBoosting"}
 _HMM_SUFFIX = " + HMMSmoother"
 #: The pipeline the README recommends (marked ``"recommended": true`` in the JSON).
-RECOMMENDED = "ContextFeatures + LogisticRegression + HMMSmoother"
+RECOMMENDED = "ContextFeatures + HistGradientBoosting + HMMSmoother"
 _SAMPLER_NAMES = {"none": "", "rus": " + RandomUnderSampler", "smote": " + SMOTE"}
 
 

@@ -114,13 +114,13 @@ def test_bench_sleepedf_features_train_test_dirs(shared_data, tmp_path):
     for name in ("SC4001E0.npz", "SC4011E0.npz"):
         (train_dir / name).symlink_to(src / name)
     (test_dir / "SC4021E0.npz").symlink_to(src / "SC4021E0.npz")
-    payload = feats.main(["--smoke", "--classifiers", "logreg", "ctx-logreg", "--samplers",
+    payload = feats.main(["--smoke", "--classifiers", "logreg", "ctx-hgb", "--samplers",
                           "none", "--train-dir", str(train_dir), "--test-dir", str(test_dir),
                           "--out-dir", str(tmp_path)])
     written = json.loads((tmp_path / "sleepedf_features_smoke_train_test.json").read_text())
     entries = {e["pipeline"]: e for e in written["pipelines"]}
     assert set(entries) == {"majority", "LogisticRegression",
-                            "ContextFeatures + LogisticRegression", feats.RECOMMENDED}
+                            "ContextFeatures + HistGradientBoosting", feats.RECOMMENDED}
     assert [e["pipeline"] for e in written["pipelines"] if e["recommended"]] == [feats.RECOMMENDED]
     for e in entries.values():
         assert set(e) == {"pipeline", "accuracy", "macro_f1", "kappa", "n1_f1", "recommended"}
