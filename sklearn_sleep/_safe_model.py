@@ -24,6 +24,7 @@ A fitted estimator is stored in one of two ways:
 """
 
 import importlib
+import inspect
 import math
 import numbers
 
@@ -359,6 +360,11 @@ def decode_estimator(description, read_member, *, path):
     raise UnsafeModelError(f"{path!r}: unknown estimator kind {kind!r}.")
 
 
+#: Network parameters added after the safe format existed, with the behaviour of the
+#: networks saved before they existed (applied when a file lacks them).
+_PARAMS_ADDED_LATER = {"epoch_shortcut": False}
+
+
 def _decode_network(description, read_member, *, path):
     import torch
     from safetensors.torch import load as load_tensors
@@ -369,6 +375,10 @@ def _decode_network(description, read_member, *, path):
         raise UnsafeModelError(f"{path!r}: {cls_name!r} is not a network of sklearn_sleep.models.")
     cls = classes[cls_name]
     params = {k: _decode_value(v, k) for k, v in dict(description.get("params", {})).items()}
+    for name, before in _PARAMS_ADDED_LATER.items():
+        # files written before the parameter existed were trained without it
+        if name not in params and name in inspect.signature(cls.__init__).parameters:
+            params[name] = before
     device = params.get("device", "auto")
     if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
         params["device"] = "cpu"

@@ -82,7 +82,8 @@ def test_errors(rng, monkeypatch):
 _CALLS = []
 
 
-def _fake_run_yasa(what, epochs, sfreq, eeg_index, eog_index, emg_index, unit, metadata):
+def _fake_run_yasa(what, epochs, sfreq, eeg_index, eog_index, emg_index, unit, metadata,
+                   versions=None):
     import pandas as pd
 
     _CALLS.append(float(epochs[0, 0, 0]))
@@ -144,8 +145,26 @@ def test_stage_classifier_refuses_labels_outside_stage_names(rng, fake_yasa):
     with pytest.raises(ValueError, match="5 distinct labels"):
         YasaStageClassifier(sfreq=SF, stage_names=("W", "N1", "N2", "N3", "N3")).fit(
             X, ["W"] * 6, recordings=rec)
-    with pytest.raises(ValueError, match="needs the recording"):
+    with pytest.raises(ValueError, match="YasaStageClassifier needs the recording"):
         YasaStageClassifier(sfreq=SF).fit(X, ["W"] * 6)
+    # labels are compared by value and kind, never by their text
+    with pytest.raises(ValueError, match="stage_names of the same kind"):
+        YasaStageClassifier(sfreq=SF, stage_names=(0, 1, 2, 3, 4)).fit(
+            X, ["0", "1", "2", "3", "4", "0"], recordings=rec)
+    with pytest.raises(ValueError, match="stage_names of the same kind"):
+        YasaStageClassifier(sfreq=SF, stage_names=("0", "1", "2", "3", "4")).fit(
+            X, [0, 1, 2, 3, 4, 0], recordings=rec)
+    with pytest.raises(ValueError, match="all strings or all numbers"):
+        YasaStageClassifier(sfreq=SF, stage_names=("W", 1, 2, 3, 4)).fit(
+            X, ["W"] * 6, recordings=rec)
+    with pytest.raises(ValueError, match=r"labels \[5\]"):
+        YasaStageClassifier(sfreq=SF, stage_names=(0, 1, 2, 3, 4)).fit(
+            X, [0, 1, 2, 3, 4, 5], recordings=rec)
+    clf = YasaStageClassifier(sfreq=SF, stage_names=(0, 1, 2, 3, 4)).fit(
+        X, [0.0, 1.0, 2.0, 3.0, 4.0, 0.0], recordings=rec)  # float codes of the stages
+    assert clf.classes_.tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="YasaStageClassifier needs the recording"):
+        clf.predict(X)
 
 
 def test_memory_runs_yasa_once_per_recording(rng, fake_yasa, tmp_path):
@@ -166,6 +185,26 @@ def test_memory_runs_yasa_once_per_recording(rng, fake_yasa, tmp_path):
     uncached = YasaHypnodensity(sfreq=SF, log=True).fit_transform(X, recordings=rec)
     np.testing.assert_array_equal(uncached, first)
     assert len(fake_yasa) == 6
+
+
+def test_memory_is_invalidated_by_another_yasa_version(rng, fake_yasa, tmp_path,
+                                                       monkeypatch):
+    from sklearn_sleep.features import _yasa
+
+    X, rec = _nights(rng, n_nights=2)
+    hyp = YasaHypnodensity(sfreq=SF, memory=str(tmp_path))
+    hyp.fit_transform(X, recordings=rec)
+    hyp.fit_transform(X, recordings=rec)
+    assert len(fake_yasa) == 2
+    versions = dict(_yasa._yasa_versions(), yasa="99.0")  # an upgrade: YASA runs again
+    monkeypatch.setattr(_yasa, "_yasa_versions", lambda: versions)
+    hyp.fit_transform(X, recordings=rec)
+    assert len(fake_yasa) == 4
+
+
+def test_positional_arguments_keep_their_meaning():
+    hyp = YasaHypnodensity(100, 0, None, None, "uV", None, True)
+    assert hyp.log is True and hyp.memory is None
 
 
 def test_grid_search_keeps_pretrained_unless_adapting_helps(rng, fake_yasa, tmp_path):

@@ -1,5 +1,7 @@
 """YASA interoperability: YASA's published features and pretrained hypnodensity as features."""
 
+import numbers
+
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
@@ -24,11 +26,27 @@ def _import_yasa():
     return yasa
 
 
-def _run_yasa(what, epochs, sfreq, eeg_index, eog_index, emg_index, unit, metadata):
+def _yasa_versions():
+    """Versions of the libraries behind YASA's output (part of the cache key)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("yasa", "lightgbm", "mne", "antropy", "scipy", "numpy"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def _run_yasa(what, epochs, sfreq, eeg_index, eog_index, emg_index, unit, metadata,
+              versions=None):
     """YASA on one recording's contiguous epochs: its features or its pretrained probabilities.
 
     A module-level function of plain arguments, so that ``joblib.Memory`` can cache it by
-    the content of ``epochs`` (the ``memory`` parameter of the YASA estimators).
+    the content of ``epochs`` (the ``memory`` parameter of the YASA estimators);
+    ``versions`` (of YASA and the libraries it runs on) is unused here but part of the
+    cache key, so that an upgrade never returns the older version's output.
     """
     import mne
 
@@ -67,12 +85,13 @@ class _YasaBase(TransformerMixin, BaseEstimator):
         self.metadata = metadata
         self.memory = memory
 
-    def _check(self, X, recordings):
+    def _check(self, X, recordings, owner=None):
+        owner = owner or type(self).__name__
         if self.unit not in _UNITS:
             raise ValueError(f"unit must be one of {sorted(_UNITS)}; got {self.unit!r}.")
         sfreq = check_sfreq(self.sfreq)
         if issparse(X):
-            raise TypeError(f"{type(self).__name__} does not support sparse input: it takes "
+            raise TypeError(f"{owner} does not support sparse input: it takes "
                             "dense epoch arrays (n_epochs, n_channels, n_times).")
         X = check_epochs(X, name="X", ndim=3, dtype=None)
         n_times = X.shape[2]
@@ -90,17 +109,19 @@ class _YasaBase(TransformerMixin, BaseEstimator):
         for role, idx in roles.items():
             if idx is not None and not 0 <= int(idx) < X.shape[1]:
                 raise ValueError(f"{role}_index={idx} but X has {X.shape[1]} channel(s).")
-        rec = check_recordings(recordings, len(X), owner=type(self).__name__)
-        blocks = recording_blocks(rec, owner=type(self).__name__)
+        rec = check_recordings(recordings, len(X), owner=owner)
+        blocks = recording_blocks(rec, owner=owner)
         return X, sfreq, blocks
 
     def _yasa(self, what, epochs, sfreq):
         """YASA's output for one recording (through ``memory`` when it is set)."""
-        run = check_memory(self.memory).cache(_run_yasa)
+        memory = check_memory(self.memory)
+        run = memory.cache(_run_yasa)
         eog = None if self.eog_index is None else int(self.eog_index)
         emg = None if self.emg_index is None else int(self.emg_index)
+        versions = _yasa_versions() if memory.location is not None else None
         return run(what, np.ascontiguousarray(epochs), float(sfreq), int(self.eeg_index), eog,
-                   emg, self.unit, self.metadata)
+                   emg, self.unit, self.metadata, versions=versions)
 
     def fit(self, X, y=None, recordings=None):
         """Validate the input and record the output feature names.
@@ -229,8 +250,9 @@ class YasaFeatures(_YasaBase):
     memory : str, joblib.Memory or None, default=None
         Cache of YASA's output per recording (as ``Pipeline(memory=...)``): a folder or
         a ``joblib.Memory``. YASA is then run once per distinct recording (keyed by its
-        samples and these parameters), which makes model selection over recordings
-        (``GridSearchCV`` with ``LeaveOneGroupOut``) affordable. None: no cache.
+        samples, these parameters and the versions of YASA and the libraries it uses),
+        which makes model selection over recordings (``GridSearchCV`` with
+        ``LeaveOneGroupOut``) affordable. None: no cache.
 
     Attributes
     ----------
@@ -277,15 +299,16 @@ class YasaHypnodensity(_YasaBase):
         Unit of X.
     metadata : dict or None, default=None
         YASA's ``metadata`` (``{"age": ..., "male": ...}``), the same for every recording.
-    memory : str, joblib.Memory or None, default=None
-        Cache of YASA's output per recording (as ``Pipeline(memory=...)``): a folder or
-        a ``joblib.Memory``. YASA is then run once per distinct recording (keyed by its
-        samples and these parameters), which makes model selection over recordings
-        (``GridSearchCV`` with ``LeaveOneGroupOut``) affordable. None: no cache.
     log : bool, default=False
         Return ``log(max(p, 1e-6))`` instead of ``p`` (log-probabilities suit linear
         models; the floor, an assumption, keeps the log finite; YASA's LightGBM
         probabilities are rarely below it). Columns are then ``yasa_log_<stage>``.
+    memory : str, joblib.Memory or None, default=None
+        Cache of YASA's output per recording (as ``Pipeline(memory=...)``): a folder or
+        a ``joblib.Memory``. YASA is then run once per distinct recording (keyed by its
+        samples, these parameters and the versions of YASA and the libraries it uses),
+        which makes model selection over recordings (``GridSearchCV`` with
+        ``LeaveOneGroupOut``) affordable. None: no cache.
 
     Attributes
     ----------
@@ -301,7 +324,7 @@ class YasaHypnodensity(_YasaBase):
     """
 
     def __init__(self, sfreq, eeg_index=0, eog_index=None, emg_index=None, unit="uV",
-                 metadata=None, memory=None, log=False):
+                 metadata=None, log=False, memory=None):
         super().__init__(sfreq, eeg_index=eeg_index, eog_index=eog_index,
                          emg_index=emg_index, unit=unit, metadata=metadata, memory=memory)
         self.log = log
@@ -419,12 +442,25 @@ class YasaStageClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"stage_names must be 5 distinct labels for YASA's W, N1, N2, N3 and REM; "
                 f"got {tuple(self.stage_names)!r}.")
-        X, _, _ = self._hypnodensity()._check(X, recordings)
+        X, _, _ = self._hypnodensity()._check(X, recordings, owner=type(self).__name__)
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
             raise ValueError(f"y must be 1-D with one label per epoch ({len(X)}); got shape "
                              f"{y.shape}.")
-        unknown = sorted({str(v) for v in np.unique(y)} - {str(v) for v in names})
+        numeric = [isinstance(v, (numbers.Number, np.number)) and not isinstance(v, bool)
+                   for v in names.tolist()]
+        textual = [isinstance(v, (str, np.str_)) for v in names.tolist()]
+        if not (all(numeric) or all(textual)):
+            raise ValueError(f"stage_names must be all strings or all numbers; got "
+                             f"{tuple(self.stage_names)!r}.")
+        if all(numeric) != (y.dtype.kind in "iuf"):
+            raise ValueError(
+                f"y holds {'numbers' if y.dtype.kind in 'iuf' else 'non-numeric labels'} but "
+                f"stage_names {tuple(self.stage_names)!r} are "
+                f"{'numbers' if all(numeric) else 'strings'}: give stage_names of the same "
+                "kind as your labels.")
+        labels = np.unique(y)
+        unknown = [v for v in labels.tolist() if not any(v == n for n in names.tolist())]
         if unknown:
             raise ValueError(
                 f"y has labels {unknown} that are none of stage_names {tuple(names)}; YASA "
@@ -457,6 +493,7 @@ class YasaStageClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "classes_")
         hyp = self._hypnodensity()
+        hyp._check(X, recordings, owner=type(self).__name__)  # errors name this class
         proba = hyp.fit_transform(X, recordings=recordings)
         if proba.shape[0] and tuple(np.shape(X)[1:]) != (self.n_channels_in_, self.n_times_in_):
             raise ValueError(f"X has shape {np.shape(X)[1:]} per epoch; fitted on "
