@@ -206,8 +206,10 @@ class MASleepNet(nn.Module):
     * GELU activations, SE with r=16 and no-bias FCs;
     * the weighted-sum fusion (modality weights GAP -> FC -> softmax);
     * a 1-layer BiLSTM (128 per direction) over the 80 *intra-epoch* steps with
-      additive attention of width 128. The sequence-to-one alternative over several
-      consecutive epochs is not implemented (it needs a different input layout);
+      additive attention of width 128. The other reading, a context module over
+      several consecutive epochs, is
+      :class:`~sklearn_sleep.models.MASleepNetSequenceClassifier` (context sequences
+      of ``EpochSegmenter(n_context=k)`` as input);
     * the Dropout -> 256 -> 64 -> ``n_classes`` classifier.
 
     Parameter count with the defaults: 1,551,249 (NETWORKS.md estimated about 1.6 M).
