@@ -313,6 +313,23 @@ def test_fit_leaves_global_rng_untouched(random_state):
     assert torch.equal(torch_state, torch.get_rng_state())
 
 
+def test_set_params_on_fitted_net_leaves_global_rng_untouched_and_is_reproducible():
+    """skorch re-initialises the module when a module parameter changes on a fitted net;
+    that draw comes from the net's own seeded generator, not the global one."""
+    X, y = _data(["W", "N2"], n_per_class=6)
+    a = _net(max_epochs=1).fit(X, y)
+    b = _net(max_epochs=1).fit(X, y)
+    torch.manual_seed(123)
+    torch_state = torch.get_rng_state()
+    a.set_params(module__hidden=5)
+    assert torch.equal(torch_state, torch.get_rng_state())
+    torch.manual_seed(999)  # another global state: same result
+    b.set_params(module__hidden=5)
+    for (name, pa), (_, pb) in zip(a.module_.named_parameters(), b.module_.named_parameters()):
+        assert torch.equal(pa, pb), name
+    assert a.module_.head[0].out_features == 5
+
+
 def test_random_state_reproducible_and_validated():
     X, y = _data(["W", "N2", "REM"], n_per_class=6)
     a = _net(max_epochs=2, random_state=7).fit(X, y).predict_proba(X)

@@ -549,6 +549,28 @@ class SleepNetClassifier(NeuralNetClassifier):
             self.device_ = self.device
             return super().initialize()
 
+    def set_params(self, **kwargs):
+        """Set parameters; a fitted net re-initialised by skorch draws from its own seed.
+
+        skorch re-creates the module (or criterion, optimizer) of an initialised net when
+        one of their parameters changes; that happens here on the net's forked, seeded
+        generator (as at ``fit``), so the global torch random state is left unchanged
+        and the new weights are reproducible.
+
+        Parameters
+        ----------
+        **kwargs : dict
+            Estimator parameters (``module__...``, ``optimizer__...``, ...).
+
+        Returns
+        -------
+        self
+        """
+        if not self.__dict__.get("initialized_", False):
+            return super().set_params(**kwargs)
+        with self._rng_scope(reset=False):
+            return super().set_params(**kwargs)
+
     # ------------------------------------------------------------------ RNG
     def _base_seed(self):
         rs = self.random_state
