@@ -188,3 +188,28 @@ def test_accelerate_two_process_training_identical_weights(tmp_path):
         np.testing.assert_array_equal(w0, ranks[1]["weights"][key], err_msg=key)
     # predictions are gathered from both ranks: one row per epoch on each
     assert all(r["n_proba"] == 96 for r in ranks)
+
+
+def test_accelerated_net_is_quiet_with_verbose_0(capsys):
+    """skorch's accelerate mixin prints the epoch table through accelerator.print even
+    with verbose=0; ours honours verbose like every other classifier."""
+    pytest.importorskip("accelerate")
+    from torch import nn
+
+    from sklearn_sleep.models.accelerated import AcceleratedSleepNetClassifier, make_accelerator
+
+    class Tiny(nn.Module):
+        def __init__(self, n_chans=1, n_times=10, n_classes=2):
+            super().__init__()
+            self.lin = nn.Linear(n_chans * n_times, n_classes)
+
+        def forward(self, x):
+            return self.lin(x.flatten(1))
+
+    X = np.random.default_rng(0).normal(size=(20, 1, 10)).astype("float32")
+    y = np.array(["W", "N2"] * 10)
+    for verbose in (0, 1):
+        AcceleratedSleepNetClassifier(Tiny, accelerator=make_accelerator(cpu=True),
+                                      max_epochs=2, verbose=verbose).fit(X, y)
+        printed = capsys.readouterr().out
+        assert ("train_loss" in printed) == bool(verbose), (verbose, printed)

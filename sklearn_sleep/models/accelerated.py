@@ -13,6 +13,8 @@ A script trained with ``accelerate launch --multi_gpu --num_processes 4 train.py
 (see ``docs/scaling.md``) runs one copy per GPU; every copy ends with the same weights.
 """
 
+import functools
+
 import torch
 from skorch.hf import AccelerateMixin
 
@@ -47,6 +49,12 @@ def make_accelerator(**kwargs):
             "pip install 'sklearn-sleep[accelerate]'."
         ) from exc
     return Accelerator(**kwargs)
+
+
+def _print_if(print_func, verbose, *args, **kwargs):
+    """``print_func(*args, **kwargs)`` when ``verbose`` (the epoch table's sink)."""
+    if verbose:
+        print_func(*args, **kwargs)
 
 
 class SleepNetAccelerateMixin(AccelerateMixin):
@@ -105,6 +113,14 @@ class SleepNetAccelerateMixin(AccelerateMixin):
         self.device_ = str(self.accelerator.device)
         return self
 
+
+    def _initialize_callbacks(self):
+        # skorch's mixin sends the epoch table to accelerator.print whatever `verbose`
+        # is (PrintLog honours verbose only for its default sink); keep verbose=0 quiet
+        if self.callbacks__print_log__sink == "auto":
+            self.callbacks__print_log__sink = functools.partial(
+                _print_if, getattr(self.accelerator, "print", print), bool(self.verbose))
+        return super()._initialize_callbacks()
 
     def _initialize_accelerator(self):
         # A criterion without trainable parameters (all of ours) is not prepared:
