@@ -276,10 +276,13 @@ def encode_estimator(estimator):
         try:
             check_trusted_type(name)
         except UnsafeModelError as exc:
+            hint = (" It is a joblib cache: give memory= as a folder path (a str) or None "
+                    "instead of a joblib.Memory object." if name.startswith("joblib.") else "")
             raise ValueError(
                 f"the safe model format cannot store this {type(estimator).__name__}: it "
-                f"contains {name!r}, which could not be trusted when loading. Use library "
-                "transformers and scikit-learn estimators, or save with format='pickle'."
+                f"contains {name!r}, which could not be trusted when loading.{hint} Use "
+                "library transformers and scikit-learn estimators, or save with "
+                "format='pickle'."
             ) from exc
     return {"kind": "skops", "file": _SKOPS_MEMBER,
             "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}"}, \

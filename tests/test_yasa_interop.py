@@ -260,3 +260,32 @@ def test_grid_search_keeps_pretrained_unless_adapting_helps(rng, fake_yasa, tmp_
     # 4 uncached runs for yasa_says, then once per night over every search, fit,
     # candidate and fold (the cache)
     assert len(fake_yasa) == 8
+
+
+def test_safe_model_file_with_yasa_cache(rng, fake_yasa, tmp_path):
+    """memory as a folder is stored and the model predicts as before; a joblib.Memory
+    object is refused at save time, with what to do."""
+    import sklearn
+    from joblib import Memory
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_sleep.features import YasaStageClassifier
+    from sklearn_sleep.persistence import SleepStager, load_model
+
+    X, rec = _nights(rng, n_nights=1, n_epochs=40)
+    y = YasaStageClassifier(sfreq=SF).fit(X, ["W"] * len(X), recordings=rec).predict(
+        X, recordings=rec)
+    with sklearn.config_context(enable_metadata_routing=True):
+        for memory in (str(tmp_path / "cache"), Memory(tmp_path / "cache2", verbose=0)):
+            pipe = make_pipeline(YasaHypnodensity(sfreq=SF, log=True, memory=memory),
+                                 LogisticRegression())
+            stager = SleepStager(pipe, sfreq=SF, ch_names=["EEG"], epoch_seconds=30.0)
+            stager.fit(X, y, recordings=rec)
+            path = tmp_path / "model.zip"
+            if isinstance(memory, str):
+                stager.save(path, overwrite=True)
+                np.testing.assert_array_equal(load_model(path).predict(X), stager.predict(X))
+            else:
+                with pytest.raises(ValueError, match="give memory= as a folder path"):
+                    stager.save(path, overwrite=True)
