@@ -192,3 +192,32 @@ def test_pickle_and_clone_round_trip(rng):
     hmm.fit(X, y, recordings=rec)
     again = pickle.loads(pickle.dumps(hmm))
     np.testing.assert_array_equal(again.predict(X, recordings=rec), hmm.predict(X, recordings=rec))
+
+
+def test_groups_alias_recipe_and_score_with_recordings(rng):
+    """When every CV group is one recording, the groups can stand for the recordings:
+    fit request aliased, scorer alias="groups"; the scores equal those with recordings.
+    ``score`` takes the recording ids too."""
+    X, y, rec = _toy(rng)
+    with sklearn.config_context(enable_metadata_routing=True):
+        plain = cross_validate(HMMSmoother(LogisticRegression()), X, y, cv=GroupKFold(3),
+                               scoring=recording_scoring()["kappa"],
+                               params={"groups": rec, "recordings": rec})
+        aliased = cross_validate(
+            HMMSmoother(LogisticRegression()).set_fit_request(recordings="groups"), X, y,
+            cv=GroupKFold(3), scoring=recording_scoring(alias="groups")["kappa"],
+            params={"groups": rec})
+        np.testing.assert_allclose(aliased["test_score"], plain["test_score"])
+        hmm = HMMSmoother(LogisticRegression()).fit(X, y, recordings=rec)
+        assert hmm.score(X, y, recordings=rec) == pytest.approx(
+            np.mean(hmm.predict(X, recordings=rec) == y))
+        search = GridSearchCV(HMMSmoother(LogisticRegression()),
+                              {"transition_pseudocount": [0.1, 1.0]}, cv=GroupKFold(3),
+                              scoring=recording_scoring()["kappa"])
+        search.fit(X, y, groups=rec, recordings=rec)
+        from sklearn.metrics import cohen_kappa_score
+
+        assert search.score(X, y, recordings=rec) == pytest.approx(cohen_kappa_score(
+            y, search.best_estimator_.predict(X, recordings=rec)))
+    with pytest.raises(ValueError, match="recording"):
+        hmm.score(X, y)

@@ -1,5 +1,7 @@
 """Scorers that forward recording ids to ``predict`` (recording-aware estimators)."""
 
+import inspect
+
 from sklearn.metrics import check_scoring
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.metadata_routing import MetadataRequest
@@ -21,7 +23,18 @@ class _PredictWithRecordings:
                     "cannot predict, so it cannot be scored.")
             estimator = estimator.best_estimator_
         self._estimator = estimator
-        self._metadata = {name: recordings}
+        self._recordings = recordings
+        self._name = name
+
+    def _metadata(self, method):
+        """The ids as ``recordings=`` for an estimator that takes them itself (e.g.
+        HMMSmoother), else under the routed name (a Pipeline maps an alias such as
+        ``groups`` to its steps' ``recordings``)."""
+        try:
+            own = "recordings" in inspect.signature(getattr(self._estimator, method)).parameters
+        except (TypeError, ValueError):
+            own = False
+        return {"recordings" if own else self._name: self._recordings}
 
     def __sklearn_tags__(self):
         return self._estimator.__sklearn_tags__()
@@ -30,16 +43,16 @@ class _PredictWithRecordings:
         return getattr(self._estimator, name)
 
     def predict(self, X):
-        return self._estimator.predict(X, **self._metadata)
+        return self._estimator.predict(X, **self._metadata("predict"))
 
     def predict_proba(self, X):
-        return self._estimator.predict_proba(X, **self._metadata)
+        return self._estimator.predict_proba(X, **self._metadata("predict_proba"))
 
     def predict_log_proba(self, X):
-        return self._estimator.predict_log_proba(X, **self._metadata)
+        return self._estimator.predict_log_proba(X, **self._metadata("predict_log_proba"))
 
     def decision_function(self, X):
-        return self._estimator.decision_function(X, **self._metadata)
+        return self._estimator.decision_function(X, **self._metadata("decision_function"))
 
 
 class RecordingScorer:
@@ -98,7 +111,9 @@ class RecordingScorer:
             raise ValueError(
                 "RecordingScorer received no recording ids. Enable metadata routing "
                 "(sklearn.set_config(enable_metadata_routing=True)) and pass "
-                f"params={{{self.alias!r}: ...}} to cross_validate / GridSearchCV.fit."
+                f"params={{{self.alias!r}: ...}} to cross_validate / GridSearchCV.fit; when "
+                "calling a fitted search's or estimator's score(X, y) yourself, pass "
+                "score(X, y, recordings=...)."
             )
         scorer = check_scoring(estimator, scoring=self.scorer)
         return scorer(_PredictWithRecordings(estimator, recordings, self.alias), X, y)

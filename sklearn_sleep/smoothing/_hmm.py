@@ -126,6 +126,7 @@ class HMMSmoother(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     __metadata_request__fit = {"recordings": True}
     __metadata_request__predict = {"recordings": True}
     __metadata_request__predict_proba = {"recordings": True}
+    __metadata_request__score = {"recordings": True}
 
     def __init__(self, estimator, *, algorithm="viterbi", transition_pseudocount=1.0,
                  scaled_likelihood=True):
@@ -214,11 +215,11 @@ class HMMSmoother(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.class_prior_ = np.bincount(codes, minlength=k) / len(codes)
         return self
 
-    def _decode(self, X, recordings, params):
+    def _decode(self, X, recordings, params, method):
         check_is_fitted(self, "transmat_")
         self._check_params()
         proba = np.asarray(self.estimator_.predict_proba(
-            X, **self._route("predict_proba", recordings, params)), dtype=np.float64)
+            X, **self._route(method, recordings, params)), dtype=np.float64)
         rec = check_recordings(recordings, len(proba), owner=type(self).__name__)
         blocks = recording_blocks(rec, owner=type(self).__name__)
         tiny = np.finfo(np.float64).tiny  # log(0) floor: hmmlearn needs finite input
@@ -246,7 +247,7 @@ class HMMSmoother(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        model, loglik, lengths = self._decode(X, recordings, params)
+        model, loglik, lengths = self._decode(X, recordings, params, "predict_proba")
         return model.predict_proba(loglik, lengths)
 
     def predict(self, X, recordings=None, **params):
@@ -265,9 +266,32 @@ class HMMSmoother(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        model, loglik, lengths = self._decode(X, recordings, params)
+        model, loglik, lengths = self._decode(X, recordings, params, "predict")
         _, states = model.decode(loglik, lengths, algorithm=self.algorithm)
         return self.classes_[states]
+
+    def score(self, X, y, recordings=None, sample_weight=None):
+        """Accuracy of :meth:`predict` (decoded with the recording ids) on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs (rows in time order within each recording).
+        y : array-like of shape (n_samples,)
+            True stages.
+        recordings : array-like of shape (n_samples,)
+            Recording id of every row (required).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(y, self.predict(X, recordings=recordings),
+                                    sample_weight=sample_weight))
 
     @property
     def n_features_in_(self):
