@@ -24,7 +24,6 @@ A fitted estimator is stored in one of two ways:
 """
 
 import importlib
-import inspect
 import math
 import numbers
 
@@ -363,14 +362,11 @@ def decode_estimator(description, read_member, *, path):
     raise UnsafeModelError(f"{path!r}: unknown estimator kind {kind!r}.")
 
 
-#: Network parameters added after the safe format existed, with the behaviour of the
-#: networks saved before they existed (applied when a file lacks them).
-_PARAMS_ADDED_LATER = {"epoch_shortcut": False}
-
-
 def _decode_network(description, read_member, *, path):
     import torch
     from safetensors.torch import load as load_tensors
+
+    from .models._base import fill_params_added_later
 
     classes = _network_classes()
     cls_name = description.get("class")
@@ -378,10 +374,7 @@ def _decode_network(description, read_member, *, path):
         raise UnsafeModelError(f"{path!r}: {cls_name!r} is not a network of sklearn_sleep.models.")
     cls = classes[cls_name]
     params = {k: _decode_value(v, k) for k, v in dict(description.get("params", {})).items()}
-    for name, before in _PARAMS_ADDED_LATER.items():
-        # files written before the parameter existed were trained without it
-        if name not in params and name in inspect.signature(cls.__init__).parameters:
-            params[name] = before
+    fill_params_added_later(cls, params)  # files written before they existed
     device = params.get("device", "auto")
     if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
         params["device"] = "cpu"

@@ -53,6 +53,19 @@ _SIGNAL_ARGS = (
 )
 #: Patience used by ``early_stopping=True`` (skorch's EarlyStopping default).
 DEFAULT_PATIENCE = 5
+#: Classifier parameters added after models were first saved, with the behaviour of the
+#: models saved before they existed: filled in for old pickles (``__setstate__``) and
+#: old safe model files (``sklearn_sleep._safe_model``) of the classes that take them.
+PARAMS_ADDED_LATER = {"epoch_shortcut": False}
+
+
+def fill_params_added_later(cls, params):
+    """Add to ``params`` (a dict) the :data:`PARAMS_ADDED_LATER` of ``cls`` it lacks."""
+    accepted = inspect.signature(cls.__init__).parameters
+    for name, before in PARAMS_ADDED_LATER.items():
+        if name in accepted:
+            params.setdefault(name, before)
+    return params
 _ATTNSLEEP_MU = dict(zip(AASM_STAGES, ATTNSLEEP_MU))
 
 
@@ -275,6 +288,7 @@ class SleepNetClassifier(NeuralNetClassifier):
 
     def __setstate__(self, state):
         requested = state.get("_device_request", "auto")
+        fill_params_added_later(type(self), state)  # pickled before they existed
         super().__setstate__(state)
         mapped = self.__dict__.pop("device", "cpu")
         if requested != "auto" and torch.device(requested).type != torch.device(mapped).type:

@@ -502,11 +502,6 @@ class SequenceSleepNetClassifier(SleepNetClassifier):
         self.loss_positions = loss_positions
         self.epoch_shortcut = epoch_shortcut
 
-    def __setstate__(self, state):
-        # classifiers pickled before epoch_shortcut existed had none
-        state.setdefault("epoch_shortcut", False)
-        super().__setstate__(state)
-
     # ------------------------------------------------------------ validation
     def _check_X(self, X, *, reset):
         """Validate context sequences ``(n_epochs, L, n_chans, n_times)``."""
