@@ -165,6 +165,10 @@ def test_stage_classifier_refuses_labels_outside_stage_names(rng, fake_yasa):
     assert clf.classes_.tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="YasaStageClassifier needs the recording"):
         clf.predict(X)
+    ran = len(fake_yasa)
+    with pytest.raises(ValueError, match=r"per epoch; fitted on \(1, 3000\)"):
+        clf.predict(np.concatenate([X, X], axis=1), recordings=rec)
+    assert len(fake_yasa) == ran  # refused before YASA ran
 
 
 def test_memory_runs_yasa_once_per_recording(rng, fake_yasa, tmp_path):

@@ -144,6 +144,10 @@ class _YasaBase(TransformerMixin, BaseEstimator):
 
     def _fit_transform(self, X, recordings):
         X, sfreq, blocks = self._check(X, recordings)
+        return self._fit_checked(X, sfreq, blocks)
+
+    def _fit_checked(self, X, sfreq, blocks):
+        """Fit-transform epochs already validated by :meth:`_check`."""
         self.n_channels_in_ = int(X.shape[1])
         self.n_times_in_ = int(X.shape[2])
         frames = [self._one_recording(X[block], sfreq) for block in blocks]
@@ -493,11 +497,12 @@ class YasaStageClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "classes_")
         hyp = self._hypnodensity()
-        hyp._check(X, recordings, owner=type(self).__name__)  # errors name this class
-        proba = hyp.fit_transform(X, recordings=recordings)
-        if proba.shape[0] and tuple(np.shape(X)[1:]) != (self.n_channels_in_, self.n_times_in_):
-            raise ValueError(f"X has shape {np.shape(X)[1:]} per epoch; fitted on "
+        # validated once, errors naming this class; the shape is checked before YASA runs
+        X, sfreq, blocks = hyp._check(X, recordings, owner=type(self).__name__)
+        if X.shape[1:] != (self.n_channels_in_, self.n_times_in_):
+            raise ValueError(f"X has shape {X.shape[1:]} per epoch; fitted on "
                              f"{(self.n_channels_in_, self.n_times_in_)}.")
+        proba = hyp._fit_checked(X, sfreq, blocks)
         expected = [f"yasa_{c}" for c in _YASA_STAGE_COLUMNS]
         got = list(hyp.get_feature_names_out())
         if sorted(got) != sorted(expected):
